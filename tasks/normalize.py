@@ -1,0 +1,84 @@
+"""Arabic-aware normalisation for storage and search keys.
+
+The clean ``text`` keeps the article's own spelling; these functions build the
+*keys* used to compare, deduplicate and search (two spellings of one word give
+one key). Only camel-tools' offline utilities are used (``camel_tools.utils``),
+which never touch the network.
+
+- :func:`clean_invisible` removes zero-width marks, bidi controls, BOM, soft
+  hyphen and tatweel, and applies NFKC (presentation forms, full-width forms).
+  It is safe for display text: letters are not changed.
+- :func:`search_key` additionally folds case, diacritics, alef/hamza forms,
+  alef maksura to yaa, teh marbuta to heh, Persian/Urdu look-alike letters and
+  Eastern Arabic digits, strips punctuation and collapses spaces.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+__all__ = ["clean_invisible", "search_key", "line_key"]
+
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u0640\u00ad\u061c]")
+_SPACE = re.compile(r"\s+")
+_PUNCT = re.compile(r"[^\w\s]|_", re.UNICODE)
+# Letters that scraped Arabic text often carries in their Persian/Urdu form
+# (keyboard or OCR variants) and digits in their Eastern forms.
+_LOOKALIKE = str.maketrans({
+    "\u06cc": "\u064a",  # Farsi yeh -> yaa
+    "\u06d2": "\u064a",  # yeh barree -> yaa
+    "\u06a9": "\u0643",  # keheh -> kaf
+    "\u06c1": "\u0647",  # heh goal -> heh
+    "\u06be": "\u0647",  # heh doachashmee -> heh
+    "\u06c0": "\u0647",  # heh with yeh above -> heh
+    **{chr(0x0660 + i): str(i) for i in range(10)},  # Arabic-Indic digits
+    **{chr(0x06F0 + i): str(i) for i in range(10)},  # Extended (Persian) digits
+})
+
+
+@lru_cache(maxsize=1)
+def _camel():
+    # camel_tools.utils.* are pure offline helpers (no data download); loaded
+    # lazily so importing this module stays cheap.
+    from camel_tools.utils.dediac import dediac_ar
+    from camel_tools.utils.normalize import (normalize_alef_ar, normalize_alef_maksura_ar,
+                                             normalize_teh_marbuta_ar, normalize_unicode)
+    return normalize_unicode, dediac_ar, normalize_alef_ar, normalize_alef_maksura_ar, normalize_teh_marbuta_ar
+
+
+def clean_invisible(text: str) -> str:
+    """NFKC plus removal of invisible marks and tatweel; spelling otherwise kept."""
+    if not text:
+        return ""
+    return _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
+
+
+def search_key(text: str) -> str:
+    """A folded key for storage/search: same word, same key, whatever the spelling.
+
+    >>> search_key("الْعَرَبِيَّةُ") == search_key("العربيه")
+    True
+    """
+    if not text:
+        return ""
+    norm_unicode, dediac, alef, maksura, teh = _camel()
+    s = norm_unicode(text)  # NFKC-like folding incl. Arabic presentation forms and ligatures
+    s = clean_invisible(s)
+    s = s.translate(_LOOKALIKE)
+    s = dediac(s)
+    s = alef(s)
+    s = maksura(s)
+    s = teh(s)
+    s = s.casefold()
+    s = _PUNCT.sub(" ", s)
+    return _SPACE.sub(" ", s).strip()
+
+
+def line_key(text: str) -> str:
+    """Cheap key for comparing lines (repetition inside and across documents).
+
+    Same folding as :func:`search_key` for Arabic letters, but digits are
+    replaced by ``0`` so "0 تعليق" and "12 تعليق" share a key.
+    """
+    return re.sub(r"\d+", "0", search_key(text))
