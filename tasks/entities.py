@@ -1,0 +1,196 @@
+"""Named entities (PERS, LOC, ORG, MISC) for Arabic documents.
+
+Backends behind one interface (:class:`Backend`: BIO tags for token
+sentences):
+
+* ``offline-crf`` (default): the CRF trained on ANERcorp that ships in
+  ``tasks/data/ner/`` (``python -m tasks.ner.train`` rebuilds it);
+* ``camel``: camel-tools' ``NERecognizer.pretrained()`` (AraBERT), used only
+  when its NER data is installed (``$CAMELTOOLS_DATA`` or ``~/.camel_tools``,
+  ``data/ner/arabert``).
+
+``NEWSFLOW_NER_BACKEND=auto|offline|camel`` chooses (auto: camel when
+installed, else offline); ``doc.provenance["entities"]["backend"]`` says which
+one ran. Entities are produced for Arabic only: other documents get none and
+``provenance["entities"]`` says so (``supported: false`` with the reason).
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from newsflow.document import Document, Entity
+from newsflow.pipeline import Step
+
+BACKEND_ENV = "NEWSFLOW_NER_BACKEND"
+BACKENDS = ("auto", "offline", "camel")
+ARABIC_LANGS = {"ar", "arb", "arz", "ary", "apc", "ajp", "acm", "afb", "aeb", "apd", "ayl", "acq"}
+UNSUPPORTED_REASON = "entities are produced for Arabic only"
+
+_ARABIC = re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]")
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+class BackendUnavailable(RuntimeError):
+    """The requested NER backend cannot run here."""
+
+
+def camel_data_dir() -> Path:
+    """Where camel-tools keeps its data (same rule as camel_tools.data, which
+    cannot be imported here: it goes to the network at import)."""
+    env = os.environ.get("CAMELTOOLS_DATA")
+    return Path(env).expanduser() if env else Path.home() / ".camel_tools"
+
+
+def camel_ner_installed() -> bool:
+    model = camel_data_dir() / "data" / "ner" / "arabert"
+    return (model / "config.json").is_file()
+
+
+def choose_backend(setting: str | None = None) -> str:
+    """``offline`` or ``camel`` for a setting (default: $NEWSFLOW_NER_BACKEND)."""
+    value = (setting or os.environ.get(BACKEND_ENV) or "auto").strip().lower()
+    if value not in BACKENDS:
+        raise ValueError(f"{BACKEND_ENV} must be one of {', '.join(BACKENDS)}, got {value!r}")
+    if value == "auto":
+        return "camel" if camel_ner_installed() else "offline"
+    if value == "camel" and not camel_ner_installed():
+        raise BackendUnavailable(
+            f"{BACKEND_ENV}=camel but camel-tools' NER data is not installed "
+            f"(looked for {camel_data_dir() / 'data' / 'ner' / 'arabert'}); install it with "
+            f"`camel_data -i ner-arabert` or use {BACKEND_ENV}=offline")
+    return value
+
+
+def is_arabic(doc: Document) -> bool:
+    """From ``doc.language`` when known, else from the script of the text."""
+    lang = (doc.language or "").lower().split("-")[0].split("_")[0]
+    if lang and lang not in ("und", "unknown", "mixed"):
+        return lang in ARABIC_LANGS
+    letters = _LETTER.findall(doc.text[:20000])
+    if not letters:
+        return False
+    return sum(1 for c in letters if _ARABIC.match(c)) >= 0.5 * len(letters)
+
+
+# ---------------------------------------------------------------- backends
+class Backend:
+    name = "backend"
+    model = ""
+
+    def tag(self, sentences: list[list[str]]) -> list[tuple[list[str], list[float]]]:
+        """Per sentence: BIO tags and a confidence per token."""
+        raise NotImplementedError
+
+
+class CRFBackend(Backend):
+    name = "offline-crf"
+
+    def __init__(self, model_dir: Path | None = None):
+        import pycrfsuite
+
+        from tasks.ner import GAZETTEER_PATH, META_PATH, MODEL_PATH, NAMES_PATH
+        from tasks.ner.features import FEATURE_VERSION, FeatureExtractor, Gazetteer
+
+        d = Path(model_dir) if model_dir else MODEL_PATH.parent
+        meta = json.loads((d / META_PATH.name).read_text(encoding="utf-8"))
+        if meta.get("feature_version") != FEATURE_VERSION:
+            raise BackendUnavailable(
+                f"NER model in {d} was built with features v{meta.get('feature_version')}, code has "
+                f"v{FEATURE_VERSION}: rebuild it with `python -m tasks.ner.train`")
+        self.model = f"anercorp-crf/f{FEATURE_VERSION}"
+        self.features = FeatureExtractor(Gazetteer(json.loads((d / GAZETTEER_PATH.name).read_text("utf-8"))))
+        self.names: dict[str, int] = json.loads((d / NAMES_PATH.name).read_text(encoding="utf-8"))
+        self.tagger = pycrfsuite.Tagger()
+        self.tagger.open(str(d / MODEL_PATH.name))
+
+    def tag(self, sentences):
+        out = []
+        for toks in sentences:
+            tags = self.tagger.tag(self.features.sentence(toks))
+            conf = [self.tagger.marginal(t, i) if t != "O" else 1.0 for i, t in enumerate(tags)]
+            out.append((tags, conf))
+        return out
+
+
+class CamelBackend(Backend):
+    name = "camel"
+    model = "camel-tools NERecognizer arabert"
+
+    def __init__(self):
+        from camel_tools.ner import NERecognizer  # only reached when the data is installed
+
+        self.ner = NERecognizer.pretrained(use_gpu=False)
+        self.names: dict[str, int] = {}
+
+    def tag(self, sentences):
+        tags = self.ner.predict(sentences) if sentences else []
+        return [(list(t), [1.0] * len(t)) for t in tags]
+
+
+@lru_cache(maxsize=4)
+def load_backend(name: str) -> Backend:
+    """One loaded backend per process."""
+    return CamelBackend() if name == "camel" else CRFBackend()
+
+
+# ---------------------------------------------------------------- the step
+class EntityStep(Step):
+    name = "entities"
+    version = "1"
+
+    def __init__(self, backend: str | None = None):
+        self.backend_name = choose_backend(backend)  # fails early and clearly on a bad setting
+
+    @property
+    def backend(self) -> Backend:
+        return load_backend(self.backend_name)
+
+    def process(self, doc: Document) -> Document:
+        from tasks.ner.canonical import canonicalise
+        from tasks.ner.features import sentences, tokenize
+
+        label = "offline-crf" if self.backend_name == "offline" else "camel"
+        text = doc.text or ""
+        if not is_arabic(doc) and text.strip():
+            doc.entities = []
+            doc.provenance["entities"] = {"backend": label, "supported": False, "reason": UNSUPPORTED_REASON,
+                                          "language": doc.language}
+            return doc
+        backend = self.backend
+        sents = sentences(tokenize(text), text)
+        tagged = backend.tag([[t[0] for t in s] for s in sents])
+        found: list[tuple[str, str, int, int, float]] = []
+        for sent, (tags, conf) in zip(sents, tagged):
+            found.extend(_entities(sent, tags, conf, text))
+        canon = canonicalise([(f[0], f[1]) for f in found], backend.names)
+        doc.entities = [Entity(text=t, type=typ, start=s, end=e, canonical=c, score=round(sc, 4))
+                        for (t, typ, s, e, sc), c in zip(found, canon)]
+        doc.provenance["entities"] = {
+            "backend": backend.name, "model": backend.model, "supported": True, "language": "ar",
+            "tokens": sum(len(s) for s in sents), "entities": len(doc.entities),
+            "types": ["PERS", "LOC", "ORG", "MISC"],
+        }
+        return doc
+
+
+def _entities(sent, tags, conf, text):
+    """(text, type, start, end, score) for the BIO spans of one sentence."""
+    out = []
+    i, n = 0, len(sent)
+    while i < n:
+        tag = tags[i]
+        if tag == "O" or len(tag) < 3:
+            i += 1
+            continue
+        typ = tag[2:]
+        j = i + 1
+        while j < n and tags[j] == "I-" + typ:
+            j += 1
+        start, end = sent[i][1], sent[j - 1][2]
+        out.append((text[start:end], typ, start, end, min(conf[i:j])))
+        i = j
+    return out

@@ -1,0 +1,102 @@
+"""Offline Arabic NER: data reading, span scoring and shared paths.
+
+The model is a linear-chain CRF (python-crfsuite) trained on ANERcorp by
+``python -m tasks.ner.train``; tagging lives in :mod:`tasks.entities`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable, Sequence
+
+REPO = Path(__file__).resolve().parents[2]
+MODEL_DIR = Path(__file__).resolve().parents[1] / "data" / "ner"
+MODEL_PATH = MODEL_DIR / "model.crfsuite"
+META_PATH = MODEL_DIR / "model.json"
+GAZETTEER_PATH = MODEL_DIR / "gazetteer.json"
+NAMES_PATH = MODEL_DIR / "names.json"
+
+# Where the corpus is looked for, in order (the copy in the repo first).
+CORPUS_DIRS = (REPO / "data" / "anercorp", REPO.parent / "shared" / "data" / "anercorp")
+TYPES = ("PERS", "LOC", "ORG", "MISC")
+MAIN_TYPES = ("PERS", "LOC", "ORG")
+
+
+def find_corpus(explicit: str | Path | None = None) -> Path | None:
+    """The ANERcorp directory holding train.txt, or None."""
+    candidates = [Path(explicit)] if explicit else list(CORPUS_DIRS)
+    for d in candidates:
+        if (d / "train.txt").is_file():
+            return d
+    return None
+
+
+def read_conll(path: Path) -> list[tuple[list[str], list[str]]]:
+    """Sentences of (tokens, BIO tags) from a "token TAG" file; blank lines
+    end sentences. Tokens made only of white space are dropped (they cannot
+    exist in space-joined text)."""
+    sents: list[tuple[list[str], list[str]]] = []
+    toks: list[str] = []
+    tags: list[str] = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        parts = line.rsplit(None, 1)
+        if len(parts) < 2:
+            if toks:
+                sents.append((toks, tags))
+                toks, tags = [], []
+            continue
+        tok, tag = parts[0].strip(), parts[1]
+        if not tok:
+            continue
+        toks.append(tok)
+        tags.append(tag if tag[:2] in ("B-", "I-") and tag[2:] in TYPES else "O")
+    if toks:
+        sents.append((toks, tags))
+    return sents
+
+
+def split_dev(sents: Sequence, dev_fraction: float = 0.1) -> tuple[list, list]:
+    """Train/dev split: the last ``dev_fraction`` of sentences, contiguous
+    (the official ANERcorp test set is likewise the last part of the corpus)."""
+    cut = int(round(len(sents) * (1 - dev_fraction)))
+    return list(sents[:cut]), list(sents[cut:])
+
+
+def spans(tags: Sequence[str]) -> set[tuple[int, int, str]]:
+    """(start, end, type) token spans of a BIO sequence, conlleval-style:
+    an I- that does not continue an entity of its type starts one."""
+    out: set[tuple[int, int, str]] = set()
+    start, typ = None, None
+    for i, tag in enumerate(list(tags) + ["O"]):
+        if tag.startswith("I-") and typ == tag[2:]:
+            continue
+        if typ is not None:
+            out.add((start, i, typ))
+            start, typ = None, None
+        if tag[:2] in ("B-", "I-"):
+            start, typ = i, tag[2:]
+    return out
+
+
+def score(gold: Iterable[Sequence[str]], pred: Iterable[Sequence[str]]) -> dict:
+    """Entity-level exact-span P/R/F1 per type, over PERS/LOC/ORG ("overall")
+    and over all four types ("overall_with_misc")."""
+    counts = {t: [0, 0, 0] for t in TYPES}  # tp, n_pred, n_gold
+    for g, p in zip(gold, pred):
+        gs, ps = spans(g), spans(p)
+        for s in ps:
+            counts[s[2]][1] += 1
+        for s in gs:
+            counts[s[2]][2] += 1
+        for s in gs & ps:
+            counts[s[2]][0] += 1
+
+    def prf(tp: int, npred: int, ngold: int) -> dict:
+        p = tp / npred if npred else 0.0
+        r = tp / ngold if ngold else 0.0
+        f = 2 * p * r / (p + r) if p + r else 0.0
+        return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(f, 4), "support": ngold}
+
+    out = {t: prf(*counts[t]) for t in TYPES}
+    for name, types in (("overall", MAIN_TYPES), ("overall_with_misc", TYPES)):
+        out[name] = prf(*(sum(counts[t][k] for t in types) for k in range(3)))
+    return out

@@ -1,0 +1,143 @@
+"""Canonical forms for entity mentions.
+
+``canonical`` must be stable across documents (the landing code keys entities
+by ``(type, canonical)``), so it is a deterministic function of the mention's
+spelling plus, within one document, of the other mentions it merges with:
+
+1. spelling: :func:`tasks.ner.features.normalise` (diacritics, tatweel, alef,
+   alef maksura, teh marbuta, Persian letter forms) per word;
+2. proclitics (و ف ب ل ك, لل -> ال) are stripped from the first word only
+   when there is evidence the rest is the name: it occurs as a mention word
+   elsewhere in the document or is at least 3 times as frequent as a name
+   word in ANERcorp as the whole word (so وبوتين -> بوتين but فلاديمير and كوريا stay);
+3. transliteration folding: a final نج/نغ becomes نج (جونغ/جونج, يانغ/يانج),
+   and in person names غ -> ج everywhere (سيرغي/سيرجي, شويغو/شويجو);
+4. within a document mentions of one type are clustered: words that are
+   equal after dropping long vowels (تشو/تشوي, هي/هوي) or one edit apart when
+   long enough (بيلوسوف/بيلوفسوف) match, and a person mention that is a part of
+   a longer person mention (بوتين, كيم) joins it. A cluster's canonical is the
+   key of its longest, then most frequent, then smallest mention.
+
+:func:`canonical_key` gives the context-free key (steps 1 and 3), which is
+what a search for a name should be normalised with.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from typing import Mapping, Sequence
+
+from tasks.ner.features import normalise
+
+_LONG_VOWELS = str.maketrans("", "", "اوي")
+
+
+def fold_word(word: str, typ: str) -> str:
+    if typ == "PERS":
+        word = word.replace("غ", "ج")
+    if len(word) > 2 and word.endswith("نغ"):
+        word = word[:-1] + "ج"
+    return word
+
+
+def canonical_key(text: str, typ: str) -> str:
+    """Spelling-normalised, transliteration-folded form of a name, without
+    any proclitic stripping (that needs document context)."""
+    return " ".join(fold_word(normalise(w), typ) for w in text.split())
+
+
+def _proclitic_options(word: str) -> list[str]:
+    """Possible names left after stripping proclitics, longest strip first."""
+    out = []
+    rest = word
+    if len(rest) > 3 and rest[0] in "وف":
+        rest = rest[1:]
+        out.append(rest)
+    if len(rest) > 3 and rest[0] in "بلك":
+        if rest.startswith("لل") and len(rest) > 4:
+            out.append("ال" + rest[2:])
+        out.append(rest[1:])
+    return out[::-1]
+
+
+def strip_proclitics(word: str, doc_words: Counter, vocab: Mapping[str, int]) -> str:
+    """``word`` (normalised) without its proclitics, when there is evidence."""
+    for rest in _proclitic_options(word):
+        if len(rest) < 3:
+            continue
+        if doc_words.get(rest, 0) > 0 or vocab.get(rest, 0) >= 3 * max(1, vocab.get(word, 0)):
+            return rest
+    return word
+
+
+def _skeleton(word: str) -> str:
+    return word[:1] + word[1:].translate(_LONG_VOWELS)
+
+
+def _one_edit(a: str, b: str) -> bool:
+    if abs(len(a) - len(b)) > 1 or a == b:
+        return a == b
+    if len(a) > len(b):
+        a, b = b, a
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    if len(a) == len(b):
+        return a[i + 1:] == b[i + 1:]
+    return a[i:] == b[i + 1:]
+
+
+def words_match(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    if _skeleton(a) == _skeleton(b) and len(_skeleton(a)) >= 2:
+        return True
+    return min(len(a), len(b)) >= 5 and _one_edit(a, b)
+
+
+def _contains(full: Sequence[str], part: Sequence[str]) -> bool:
+    n = len(part)
+    return any(all(words_match(x, y) for x, y in zip(full[i:i + n], part))
+               for i in range(len(full) - n + 1))
+
+
+def canonicalise(mentions: Sequence[tuple[str, str]], vocab: Mapping[str, int] | None = None) -> list[str]:
+    """Canonical strings for a document's ``(text, type)`` mentions, in order."""
+    vocab = vocab or {}
+    normed = [[normalise(w) for w in text.split()] for text, _ in mentions]
+    # words other mentions start with, to justify stripping a proclitic
+    doc_words: Counter = Counter(w for ws in normed for w in ws)
+    keys: list[tuple[str, ...]] = []
+    for ws, (_, typ) in zip(normed, mentions):
+        if ws:
+            others = doc_words.copy()
+            others[ws[0]] -= 1
+            ws = [strip_proclitics(ws[0], others, vocab)] + ws[1:]
+        keys.append(tuple(fold_word(w, typ) for w in ws))
+
+    out: dict[tuple[str, str], str] = {}
+    freq = Counter((typ, k) for k, (_, typ) in zip(keys, mentions))
+    by_type: dict[str, list[tuple[str, ...]]] = {}
+    for typ, k in freq:
+        by_type.setdefault(typ, []).append(k)
+    for typ, ks in by_type.items():
+        # representatives first: longest, most frequent, then smallest
+        ks.sort(key=lambda k: (-len(k), -freq[(typ, k)], k))
+        reps: list[tuple[str, ...]] = []
+        for k in ks:
+            rep = _find_rep(k, reps, typ, freq)
+            if rep is None:
+                reps.append(k)
+                rep = k
+            out[(typ, k)] = " ".join(rep)
+    return [out[(typ, k)] for k, (_, typ) in zip(keys, mentions)]
+
+
+def _find_rep(key: tuple[str, ...], reps: list[tuple[str, ...]], typ: str, freq: Counter):
+    same = [r for r in reps if len(r) == len(key) and all(words_match(a, b) for a, b in zip(r, key))]
+    if same:
+        return same[0]
+    if typ == "PERS" and key:
+        part_of = [r for r in reps if len(r) > len(key) and _contains(r, key)]
+        if part_of:
+            return max(part_of, key=lambda r: (freq[(typ, r)], r))
+    return None
