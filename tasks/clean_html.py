@@ -1,0 +1,112 @@
+"""HTML extraction: trafilatura (one parse, body + metadata) then the
+Arabic-aware line post-filter of :mod:`tasks.clean_text`.
+
+Settings (measured in ``bench/bench_clean.py``): comments off (reader comments
+are not the article), tables on, fallbacks on (trafilatura's readability/
+jusText comparison), neither precision nor recall favoured: our post-filter
+removes what trafilatura lets through (share bars, datelines, "read also"
+lines and related lists in Arabic, English and French).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urlparse
+
+EXTRACT_OPTIONS = dict(
+    include_comments=False,
+    include_tables=True,
+    include_images=False,
+    include_links=False,
+    favor_precision=False,
+    favor_recall=False,
+    fast=False,
+    with_metadata=True,
+)
+
+_PUBLISHED_META = re.compile(
+    r"""(?:article:published_time|datePublished|pubdate|publish[-_]?date|dc\.date\.issued)["']?\s*"""
+    r"""(?:content\s*=|:|=)\s*["']\s*(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2})""", re.I)
+
+
+@dataclass
+class HtmlResult:
+    text: str = ""
+    title: str | None = None
+    published: str | None = None
+    author: str | None = None
+    site_name: str | None = None
+    url: str | None = None
+    hostname: str | None = None
+    language: str | None = None
+    ok: bool = True
+    extra: dict = field(default_factory=dict)
+
+
+def extract_html(html: str, url: str | None = None) -> HtmlResult:
+    """Body text (one paragraph per line) and page metadata, from one parse."""
+    import trafilatura  # lazy: ~0.3 s import
+
+    res = HtmlResult()
+    try:
+        doc = trafilatura.bare_extraction(html, url=url, **EXTRACT_OPTIONS)
+    except Exception as exc:  # noqa: BLE001 - malformed markup must not kill the batch
+        res.ok = False
+        res.extra["error"] = f"{type(exc).__name__}: {exc}"[:300]
+        doc = None
+    if doc is None:
+        res.ok = res.ok and False
+        return res
+    get = (lambda k: doc.get(k)) if isinstance(doc, dict) else (lambda k: getattr(doc, k, None))
+    res.text = get("text") or ""
+    res.title = (get("title") or None)
+    res.published = get("date") or None
+    res.author = get("author") or None
+    res.site_name = get("sitename") or None
+    res.url = get("url") or url
+    res.hostname = get("hostname") or (urlparse(res.url).hostname if res.url else None)
+    res.language = get("language")
+    if res.published and len(res.published) == 10:
+        m = _PUBLISHED_META.search(html[:200_000])
+        if m and m.group(1) == res.published:
+            res.published = f"{m.group(1)}T{m.group(2)}"
+    return res
+
+
+_BLOCK_TAGS = frozenset("""address article aside blockquote body br dd details dialog div dl dt fieldset figcaption
+figure footer form h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section summary table td th tr ul
+title button option label""".split())
+_SKIP_TAGS = frozenset("script style noscript template svg iframe head".split())
+
+
+def html_to_text(html: str) -> str:
+    """Flatten a page to one block per line (what a text dump of it looks like)."""
+    import lxml.html
+
+    try:
+        root = lxml.html.fromstring(html.encode("utf-8") if isinstance(html, str) else html)
+    except Exception:  # noqa: BLE001 - unparsable: strip tags crudely
+        return re.sub(r"<[^>]+>", "\n", html)
+    parts: list[str] = []
+
+    def walk(el) -> None:
+        tag = el.tag if isinstance(el.tag, str) else ""
+        if tag in _SKIP_TAGS:
+            if el.tail:
+                parts.append(el.tail)
+            return
+        block = tag in _BLOCK_TAGS
+        if block:
+            parts.append("\n")
+        if el.text and tag:
+            parts.append(el.text)
+        for child in el:
+            walk(child)
+        if block:
+            parts.append("\n")
+        if el.tail:
+            parts.append(el.tail)
+
+    walk(root)
+    lines = (re.sub(r"[ \t\r\f\v\xa0]+", " ", ln).strip() for ln in "".join(parts).split("\n"))
+    return "\n".join(ln for ln in lines if ln)

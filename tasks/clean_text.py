@@ -1,0 +1,371 @@
+"""Line classifier for plain-text dumps of news pages (and the post-filter for
+the text trafilatura extracts from HTML).
+
+Each non-empty line gets features (folded key, tokens, length, stopword
+density in the document's language, script) and goes through two stages:
+
+1. *Hard* labels that context cannot override: widget cue phrases (data files
+   in ``tasks/data/cues``), datelines and bylines (their date, publisher and
+   author are kept), symbol-only lines, short lines in another script,
+   lines repeated inside the document, lines recurring across documents of
+   the same source (``cross_doc`` keys computed by the batch), "related"/"read
+   also" lists and a trailing comments section.
+2. *Soft* jusText-style classification of the rest (Pomikálek 2011): long lines
+   dense in stopwords are good, short ones are decided by their neighbours
+   (a short subheading between two good paragraphs stays; a short menu item
+   between boilerplate goes), then the main block of good lines is kept and far
+   away islands (footers, promos) are dropped.
+
+The title is the headline-like line just before the article body; lines before
+it are page head (menus, breadcrumbs).
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from tasks.clean_cues import SECTION_REASONS, TAIL_REASONS, guess_stoplist, load_cues
+from tasks.clean_meta import parse_byline, parse_dateline
+from tasks.normalize import clean_invisible, line_key
+
+# jusText defaults (characters / stopword density)
+LENGTH_LOW = 70
+LENGTH_HIGH = 200
+STOP_LOW = 0.30
+STOP_HIGH = 0.32
+CUE_COVERAGE = 0.5
+CUE_MAX_TOKENS = 12
+REPEAT_SHORT_TOKENS = 15  # repeated lines up to this size: every copy goes
+ISLAND_GAP = 6  # non-good lines separating two blocks of good lines
+ISLAND_SHARE = 0.3  # a block smaller than this share of the main block is dropped when far away
+
+_WORD = re.compile(r"\w+", re.U)
+_END_PUNCT = (".", "!", "?", "؟", "!", "…", "。", '."', ".”", ".»", "»", ":", "؛", ";")
+_HARD = "hard"
+
+
+@dataclass
+class Line:
+    no: int  # 1-based line number in the input
+    raw: str
+    text: str
+    tokens: list[str]  # folded key tokens
+    words: list[str]  # lower-cased surface words
+    key: str
+    script: str  # "arabic" | "latin" | "other" | "none"
+    cls: str = ""  # good | neargood | short | bad | hard
+    reason: str = ""
+
+    @property
+    def n(self) -> int:
+        return len(self.text)
+
+
+@dataclass
+class TextResult:
+    body: list[Line] = field(default_factory=list)
+    removed: list[Line] = field(default_factory=list)
+    title: str | None = None
+    title_line: int | None = None
+    published: str | None = None
+    publisher: str | None = None
+    author: str | None = None
+
+
+def script_of(text: str) -> str:
+    ar = la = other = 0
+    for ch in text:
+        if not ch.isalpha():
+            continue
+        o = ord(ch)
+        if 0x0600 <= o <= 0x06FF or 0x0750 <= o <= 0x077F or 0xFB50 <= o <= 0xFEFF:
+            ar += 1
+        elif o < 0x0250 or 0x1E00 <= o <= 0x1EFF:
+            la += 1
+        else:
+            other += 1
+    if not (ar or la or other):
+        return "none"
+    if ar >= la and ar >= other:
+        return "arabic"
+    return "latin" if la >= other else "other"
+
+
+def make_lines(lines: list[str], start: int = 1) -> list[Line]:
+    out = []
+    for i, raw in enumerate(lines):
+        text = clean_invisible(raw).strip()
+        if not text:
+            continue
+        key = line_key(text)
+        out.append(Line(no=i + start, raw=raw, text=text, tokens=key.split(), key=key,
+                        words=[w.lower() for w in _WORD.findall(text)], script=script_of(text)))
+    return out
+
+
+def _headline_like(ln: Line) -> bool:
+    return 2 <= len(ln.words) <= 30 and ln.n <= 250 and not ln.text.endswith(_END_PUNCT[:7])
+
+
+_CLITICS = "وفبلك"
+
+
+def _is_stop(w: str, stop: frozenset[str]) -> bool:
+    if w in stop:
+        return True
+    # Arabic proclitics glue to function words: وقال, فإن, بأن, لأن, كما
+    return len(w) > 3 and w[0] in _CLITICS and w[1:] in stop
+
+
+def _sentence_like(ln: Line) -> bool:
+    return len(ln.words) >= 8 and ln.text.rstrip("\"'”»)] ").endswith((".", "!", "?", "؟", "…", "。"))
+
+
+def _hard(ln: Line, reason: str) -> None:
+    ln.cls, ln.reason = _HARD, reason
+
+
+class LineClassifier:
+    """Classify the lines of one document. ``mode`` is "text" (full jusText-like
+    classification of a page dump) or "post" (the lines trafilatura kept from
+    HTML: only hard labels, sections and title removal)."""
+
+    def __init__(self, mode: str = "text", cross_doc: frozenset[str] | set[str] = frozenset()):
+        self.mode = mode
+        self.cross_doc = cross_doc
+        self.cues = load_cues()
+
+    # -- stage 1: hard labels -------------------------------------------------
+    def hard_labels(self, lines: list[Line], res: TextResult) -> None:
+        counts: dict[str, int] = {}
+        for ln in lines:
+            counts[ln.key] = counts.get(ln.key, 0) + 1
+        scripts: dict[str, int] = {}
+        for ln in lines:
+            scripts[ln.script] = scripts.get(ln.script, 0) + ln.n
+        main_script = max(sorted(scripts), key=lambda s: scripts[s]) if scripts else "none"
+        seen: set[str] = set()
+        for ln in lines:
+            if not any(ch.isalpha() for ch in ln.text) or (len(ln.words) <= 1 and ln.n <= 2):
+                _hard(ln, "symbols")
+                continue
+            orig = unicodedata.normalize("NFKC", ln.raw).strip()  # keeps tatweel used as a dash
+            author = parse_byline(orig)
+            if author:
+                res.author = res.author or author
+                _hard(ln, "byline")
+                d = parse_dateline(orig)
+                if d and not res.published:
+                    res.published = d.date
+                continue
+            d = parse_dateline(orig)
+            if d:
+                if not res.published or (res.published and d.date and not d.updated and res.published > d.date):
+                    res.published = d.date
+                if d.publisher and not res.publisher:
+                    res.publisher = d.publisher
+                _hard(ln, "dateline")
+                continue
+            reason, cov = self.cues.match(ln.tokens, ln.text)
+            if reason and cov >= CUE_COVERAGE and (len(ln.tokens) <= CUE_MAX_TOKENS or cov == 1.0):
+                _hard(ln, f"cue:{reason}")
+                continue
+            if counts.get(ln.key, 0) > 1 and ln.key:
+                if len(ln.tokens) <= REPEAT_SHORT_TOKENS or ln.key in seen:
+                    _hard(ln, "repeated")
+                    continue
+                seen.add(ln.key)
+            if ln.key in self.cross_doc:
+                _hard(ln, "cross_doc_repeat")
+                continue
+            if (main_script in ("arabic", "latin") and ln.script not in (main_script, "none")
+                    and len(ln.words) <= 3 and ln.script != "other"):
+                _hard(ln, "foreign_short")
+                continue
+
+    # -- sections: related lists, read-also, comments ------------------------
+    def sections(self, lines: list[Line], body_start: int) -> None:
+        in_related = False
+        for i, ln in enumerate(lines):
+            if ln.cls == _HARD and ln.reason.startswith("cue:"):
+                r = ln.reason[4:]
+                if r in TAIL_REASONS and i > body_start and self._after_body(lines, i):
+                    for rest in lines[i + 1:]:
+                        if rest.cls != _HARD:
+                            _hard(rest, "comments_section")
+                    return
+                in_related = r in SECTION_REASONS and len(ln.tokens) <= 5
+                continue
+            if in_related:
+                if ln.cls == _HARD:
+                    continue
+                if _headline_like(ln) or (self.mode == "text" and ln.cls in ("short", "bad")):
+                    _hard(ln, "related_list")
+                    continue
+                in_related = False
+
+    @staticmethod
+    def _after_body(lines: list[Line], i: int) -> bool:
+        """A comments header counts only once most of the body is above it."""
+        before = sum(ln.n for ln in lines[:i] if ln.cls in ("good", "neargood", "short", ""))
+        after = sum(ln.n for ln in lines[i + 1:] if ln.cls in ("good", "neargood", ""))
+        return before > 0 and (before >= 200 or before >= after)
+
+    # -- stage 2: jusText-like soft classification ----------------------------
+    def soft_labels(self, lines: list[Line]) -> None:
+        words = [w for ln in lines for w in ln.words]
+        stop = guess_stoplist(words)
+        for ln in lines:
+            if ln.cls == _HARD:
+                continue
+            nw = len(ln.words) or 1
+            density = sum(_is_stop(w, stop) for w in ln.words) / nw
+            if ln.n < LENGTH_LOW:
+                ln.cls = "short"
+            elif density >= STOP_HIGH:
+                ln.cls = "good" if ln.n > LENGTH_HIGH else "neargood"
+            elif density >= STOP_LOW or _sentence_like(ln):
+                # a real sentence poor in stopwords (names, figures) is decided by context
+                ln.cls = "neargood"
+            else:
+                ln.cls = "bad"
+        # context: short lines take the class of their non-short neighbours
+        classes = [ln.cls for ln in lines]
+
+        def neighbour(i: int, step: int, ignore_near: bool) -> str:
+            j = i + step
+            while 0 <= j < len(lines):
+                c = classes[j]
+                if c in ("good", "bad") or (c == "neargood" and not ignore_near):
+                    return c
+                j += step  # short and hard-labelled lines are transparent
+            return "bad"
+
+        new = list(classes)
+        for i, c in enumerate(classes):
+            if c != "short":
+                continue
+            p, n = neighbour(i, -1, True), neighbour(i, 1, True)
+            if p == n == "good":
+                new[i] = "good"
+            elif p == n == "bad":
+                new[i] = "bad"
+            elif (p == "bad" and neighbour(i, -1, False) == "neargood") or (
+                    n == "bad" and neighbour(i, 1, False) == "neargood"):
+                new[i] = "good"
+            else:
+                new[i] = "bad"
+        classes = new
+        new = list(classes)
+        for i, c in enumerate(classes):
+            if c != "neargood":
+                continue
+            # unlike jusText, a neighbouring near-good line supports it too: short
+            # articles are often made only of medium-length paragraphs
+            p, n = neighbour(i, -1, False), neighbour(i, 1, False)
+            new[i] = "bad" if p == n == "bad" else "good"
+        for ln, c in zip(lines, new):
+            if ln.cls != _HARD:
+                ln.reason = "" if c == "good" else ("short" if ln.cls == "short" else "low_content")
+                ln.cls = c
+
+    def islands(self, lines: list[Line]) -> None:
+        """Keep the main block of good lines; drop small far-away blocks."""
+        blocks: list[list[Line]] = []
+        gap = ISLAND_GAP + 1
+        for ln in lines:
+            if ln.cls == "good":
+                if gap > ISLAND_GAP or not blocks:
+                    blocks.append([])
+                blocks[-1].append(ln)
+                gap = 0
+            else:
+                gap += 1
+        if len(blocks) < 2:
+            return
+        size = [sum(x.n for x in b) for b in blocks]
+        top = max(size)
+        for b, s in zip(blocks, size):
+            if s < ISLAND_SHARE * top:
+                for ln in b:
+                    ln.cls, ln.reason = "bad", "island"
+
+    # -- title --------------------------------------------------------------
+    def find_title(self, lines: list[Line]) -> int | None:
+        """Index of the title line: the headline-like line before the body."""
+        first = next((i for i, ln in enumerate(lines) if ln.cls == "good"), None)
+        if first is None:
+            return None
+        ln = lines[first]
+        if _headline_like(ln) and len(ln.words) >= 3 and first + 1 < len(lines) and self.mode == "text" \
+                and not any(x.cls == "good" and _headline_like(x) is False for x in lines[max(0, first - 1):first]):
+            # a long headline can itself look like a paragraph
+            if any(x.cls == "good" for x in lines[first + 1:first + 4]) and ln.n < 200:
+                return first
+        looked = 0
+        for j in range(first - 1, -1, -1):
+            c = lines[j]
+            if c.cls == _HARD and c.reason in ("dateline", "byline", "symbols", "foreign_short", "repeated") \
+                    or c.reason.startswith("cue:share") or c.reason.startswith("cue:follow"):
+                continue
+            looked += 1
+            if looked > 8:
+                break
+            if c.cls != _HARD and _headline_like(c) and len(c.words) >= 3:
+                return j
+        return None
+
+    # -- driver -------------------------------------------------------------
+    def run(self, raw_lines: list[str], start: int = 1, title_hint: str | None = None) -> TextResult:
+        res = TextResult()
+        lines = make_lines(raw_lines, start)
+        self.hard_labels(lines, res)
+        if self.mode == "text":
+            self.soft_labels(lines)
+            first = next((i for i, ln in enumerate(lines) if ln.cls == "good"), 0)
+            self.sections(lines, first)
+            self.islands(lines)
+            t = self.find_title(lines)
+            if t is not None:
+                res.title, res.title_line = lines[t].text, lines[t].no
+                for ln in lines[:t]:
+                    if ln.cls != _HARD:
+                        ln.cls, ln.reason = "bad", "before_title"
+                lines[t].cls, lines[t].reason = _HARD, "title"
+        else:
+            for ln in lines:
+                if ln.cls != _HARD:
+                    ln.cls = "good"
+            self.sections(lines, 0)
+            if title_hint and lines:
+                tk = line_key(title_hint)
+                for ln in lines[:2]:
+                    if ln.cls == "good" and ln.key == tk:
+                        _hard(ln, "title")
+        for ln in lines:
+            (res.body if ln.cls == "good" else res.removed).append(ln)
+        return res
+
+
+def classify_text(text: str, *, cross_doc: frozenset[str] | set[str] = frozenset()) -> TextResult:
+    """Clean a plain-text page dump (one block per line)."""
+    return LineClassifier("text", cross_doc).run(text.split("\n"))
+
+
+def postfilter(text: str, *, title: str | None = None,
+               cross_doc: frozenset[str] | set[str] = frozenset()) -> TextResult:
+    """Filter the lines trafilatura extracted from HTML."""
+    return LineClassifier("post", cross_doc).run(text.split("\n"), title_hint=title)
+
+
+def candidate_keys(text: str) -> set[str]:
+    """Distinct line keys of a document, for cross-document repetition counts."""
+    keys = set()
+    for raw in text.split("\n"):
+        s = unicodedata.normalize("NFKC", raw).strip()
+        if s:
+            k = line_key(s)
+            if k:
+                keys.add(k)
+    return keys
