@@ -58,6 +58,7 @@ FORMATS = ("auto", "text", "html")
 
 _CHUNK = 1 << 20
 _SNIFF = 8192
+_SAMPLE = 16384  # characters looked at by the plausibility checks
 
 # Known binary formats, checked on the first bytes: (magic, offset, what it is, extension).
 _MAGIC: tuple[tuple[bytes, int, str, str], ...] = (
@@ -103,6 +104,9 @@ _HTML_TAG = re.compile(
     r"</?(html|head|body|div|p|span|a|br|script|style|meta|link|table|tr|td|ul|ol|li|h[1-6]|article|section"
     r"|img|header|footer|nav|main|title|iframe|form|input|strong|em|b|i)\b[^<>]{0,2000}>", re.IGNORECASE)
 _CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f]")
+_LETTER = re.compile(r"[^\W\d_]")
+_NON_ASCII_LETTER = re.compile(r"[^\W\d_\x00-\x7f]")
+_SPACE_CHAR = re.compile(r"\s")
 _ARABIC_LETTER = re.compile("[\u0620-\u064a\u066e-\u06d3\u06fa-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufefc]")
 
 
@@ -219,8 +223,8 @@ def sniff_binary(data: bytes) -> tuple[str, str] | None:
 
 def arabic_share(text: str) -> tuple[int, float]:
     """(number of Arabic letters, their share among all letters) in a sample of `text`."""
-    sample = text[:20000]
-    letters = sum(1 for ch in sample if ch.isalpha())
+    sample = text[:_SAMPLE]
+    letters = len(_LETTER.findall(sample))
     arabic = len(_ARABIC_LETTER.findall(sample))
     return arabic, (arabic / letters if letters else 0.0)
 
@@ -251,6 +255,15 @@ def _utf32_without_bom(data: bytes) -> str | None:
     return None
 
 
+def _mostly_utf8(data: bytes) -> str | None:
+    """UTF-8 with a rare bad byte (a cut multi-byte character, a stray byte): the text with U+FFFD
+    in their place. Legacy 8-bit text is never "mostly" valid UTF-8, so this takes nothing from it."""
+    text = data.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd") - data.count(b"\xef\xbf\xbd")
+    good = len(text) - len(text.encode("ascii", "ignore")) - text.count("\ufffd")
+    return text if bad * 200 <= good else None
+
+
 def _declared_charset(data: bytes) -> str | None:
     m = _META_CHARSET.search(data[:4096])
     if not m:
@@ -267,8 +280,8 @@ def _declared_charset(data: bytes) -> str | None:
 
 def _plausible(text: str) -> bool:
     """No more control characters than a stray few."""
-    bad = len(_CONTROL.findall(text[:20000]))
-    return bad <= max(2, min(len(text), 20000) // 1000)
+    bad = len(_CONTROL.findall(text[:_SAMPLE]))
+    return bad <= max(2, min(len(text), _SAMPLE) // 1000)
 
 
 _WORD = re.compile(r"[^\W\d_]{2,}")
@@ -276,9 +289,9 @@ _WORD = re.compile(r"[^\W\d_]{2,}")
 
 def _prose_like(text: str) -> bool:
     """Letters make most of the non-space characters and come as words, not scattered."""
-    sample = text[:20000]
-    letters = sum(1 for ch in sample if ch.isalpha())
-    visible = sum(1 for ch in sample if not ch.isspace())
+    sample = text[:_SAMPLE]
+    letters = len(_LETTER.findall(sample))
+    visible = len(sample) - len(_SPACE_CHAR.findall(sample))
     in_words = sum(len(w) for w in _WORD.findall(sample))
     spaces = len(sample) - visible
     spaced = visible < 100 or spaces >= visible / 25  # words are separated
@@ -292,10 +305,10 @@ def _plausibly_arabic(text: str) -> bool:
 
 def _plausibly_latin(text: str) -> bool:
     """Western European text: accented letters are a minority of the letters."""
-    sample = text[:20000]
-    letters = [ch for ch in sample if ch.isalpha()]
-    accented = sum(1 for ch in letters if not ch.isascii())
-    return bool(letters) and accented <= 0.25 * len(letters) and _prose_like(text)
+    sample = text[:_SAMPLE]
+    letters = len(_LETTER.findall(sample))
+    accented = len(_NON_ASCII_LETTER.findall(sample))
+    return letters > 0 and accented <= 0.25 * letters and _prose_like(text)
 
 
 def _charset_normalizer(data: bytes) -> tuple[str, str] | None:
@@ -318,7 +331,8 @@ def _charset_normalizer(data: bytes) -> tuple[str, str] | None:
 def decode(data: bytes) -> tuple[str, str]:
     """(text, encoding name) or raise DecodeError(reason in binary/undecodable).
 
-    Order: BOM; UTF-32/UTF-16 without BOM (NUL pattern); strict UTF-8; the
+    Order: BOM; UTF-32/UTF-16 without BOM (NUL pattern); strict UTF-8; UTF-8
+    with at most one bad byte per 200 good non-ASCII characters (U+FFFD); the
     charset an HTML <meta> or XML declaration gives; Windows-1256 (or
     ISO-8859-6) when the result is plausibly Arabic; Windows-1252 when it reads
     as Western European prose; charset-normalizer's guess when its result reads
@@ -345,6 +359,9 @@ def decode(data: bytes) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as exc:
         utf8_error = exc
+    text = _mostly_utf8(data)
+    if text is not None:
+        return text, "utf-8"
     declared = _declared_charset(data)
     if declared and declared != "utf-8":
         try:
@@ -372,7 +389,7 @@ def decode(data: bytes) -> tuple[str, str]:
     guessed = _charset_normalizer(data)
     if guessed:
         return guessed
-    raise DecodeError("undecodable", f"not valid UTF-8 (invalid byte 0x{data[utf8_error.start]:02x} at offset "
+    raise DecodeError("undecodable", f"is not valid UTF-8 (invalid byte 0x{data[utf8_error.start]:02x} at offset "
                                      f"{utf8_error.start}) and no other encoding fits: not plausibly Arabic in "
                                      f"Windows-1256, no clean guess from charset-normalizer")
 
@@ -428,10 +445,10 @@ def read_path(path: str | Path, *, format: str = "auto", max_bytes: int | None =
     try:
         fh = open(path, "rb")
     except IsADirectoryError:
-        yield ctx.quarantine("unreadable", "is a folder that could not be listed")
+        yield ctx.quarantine("unreadable", "folder could not be listed")
         return
     except OSError as exc:
-        yield ctx.quarantine("unreadable", f"cannot open: {exc.strerror or exc}")
+        yield ctx.quarantine("unreadable", f"file cannot be opened: {exc.strerror or exc}")
         return
     with fh:
         try:
@@ -487,14 +504,14 @@ def _read_stream(fh: BinaryIO, ctx: _Ctx) -> Iterator[Document | Quarantined]:
         head = fh.read(2)
         fh.seek(0)
     except OSError as exc:
-        yield ctx.quarantine("unreadable", f"read error: {exc.strerror or exc}")
+        yield ctx.quarantine("unreadable", f"file could not be read: {exc.strerror or exc}")
         return
     stream: BinaryIO = fh
     if head == b"\x1f\x8b":
         stream = gzip.GzipFile(fileobj=fh, mode="rb")  # type: ignore[assignment]
         ctx.gz = True
     elif ctx.gz:
-        yield ctx.quarantine("bad_gzip", "is named .gz but is not gzip data (no gzip header)",
+        yield ctx.quarantine("bad_gzip", "file is named .gz but is not gzip data (no gzip header)",
                              raw=_head(fh, ctx.max_bytes))
         return
     try:
@@ -509,7 +526,7 @@ def _read_stream(fh: BinaryIO, ctx: _Ctx) -> Iterator[Document | Quarantined]:
     except (gzip.BadGzipFile, zlib.error) as exc:
         yield ctx.quarantine("bad_gzip", f"the gzip data is corrupt ({exc})", raw=_head(fh, ctx.max_bytes))
     except OSError as exc:
-        yield ctx.quarantine("unreadable", f"read error: {exc.strerror or exc}")
+        yield ctx.quarantine("unreadable", f"file could not be read: {exc.strerror or exc}")
 
 
 def _head(fh: BinaryIO, max_bytes: int) -> bytes:
@@ -556,7 +573,7 @@ def _read_single(stream: BinaryIO, ctx: _Ctx) -> Document | Quarantined:
     try:
         text, encoding = _decode_checked(data)
     except DecodeError as exc:
-        return ctx.quarantine(exc.reason, exc.detail, raw=data, raw_ext=exc.raw_ext or ext)
+        return ctx.quarantine(exc.reason, f"file {exc.detail}", raw=data, raw_ext=exc.raw_ext or ext)
     if ctx.format != "auto":
         fmt, sniffed = ctx.format, False
     elif ext in (".html", ".htm"):
@@ -564,11 +581,12 @@ def _read_single(stream: BinaryIO, ctx: _Ctx) -> Document | Quarantined:
     else:
         fmt = "html" if looks_like_html(text) else "text"
         sniffed = fmt == "html"
+    replaced = text.count("\ufffd") - data.count(b"\xef\xbf\xbd") if encoding == "utf-8" else 0
     return Document.from_content(
         text, source=ctx.source, format=fmt, encoding=encoding, raw=data,
         raw_ext=".html" if sniffed or (fmt == "html" and ext == ".txt") else ext,
         reference_date=ctx.reference_date,
-        provenance={"read": _provenance(ctx, len(data), sniffed=sniffed)})
+        provenance={"read": _provenance(ctx, len(data), sniffed=sniffed, replaced_bytes=replaced)})
 
 
 def _decode_checked(data: bytes) -> tuple[str, str]:
@@ -675,8 +693,8 @@ def _json_items(lines: Iterator[tuple[int, bytes]], ctx: _Ctx, encoding: str) ->
         in_lines_mode = True
         yield _json_line(stripped, lineno, ctx, encoding)
     if not in_lines_mode:
-        yield ctx.quarantine("empty", f"holds only white space ({blank_bytes} bytes)" if blank_bytes
-                             else "is empty (0 bytes)", raw_ext=".json")
+        yield ctx.quarantine("empty", f"file holds only white space ({blank_bytes} bytes)" if blank_bytes
+                             else "file is empty (0 bytes)", raw_ext=".json")
 
 
 def _loads(data: bytes) -> Any:
@@ -713,13 +731,13 @@ def _json_document(first: bytes, rest: Iterator[tuple[int, bytes]], first_lineno
                 if ln.strip():
                     yield _json_line(ln.strip(), n, ctx, encoding)
             return
-        yield ctx.quarantine("invalid_json", f"is not valid JSON: {exc}", raw=data, raw_ext=".json")
+        yield ctx.quarantine("invalid_json", f"file is not valid JSON: {exc}", raw=data, raw_ext=".json")
         return
     if isinstance(value, dict):
         yield _json_object(value, data, ctx.source, ctx, encoding)
     elif isinstance(value, list):
         if not value:
-            yield ctx.quarantine("no_text", "is an empty JSON array: no documents", raw=data, raw_ext=".json")
+            yield ctx.quarantine("no_text", "file is an empty JSON array: no documents", raw=data, raw_ext=".json")
         for i, item in enumerate(value):
             src = f"{ctx.source}#{i}"
             raw = json.dumps(item, ensure_ascii=False).encode("utf-8")
@@ -729,7 +747,7 @@ def _json_document(first: bytes, rest: Iterator[tuple[int, bytes]], first_lineno
                 yield ctx.quarantine("invalid_json", f"item {i} of the array is {_json_type(item)}, not an object",
                                      raw=raw, raw_ext=".json", source=src)
     else:
-        yield ctx.quarantine("invalid_json", f"holds {_json_type(value)}, not an object or a list of objects",
+        yield ctx.quarantine("invalid_json", f"file holds {_json_type(value)}, not an object or a list of objects",
                              raw=data, raw_ext=".json")
 
 
@@ -746,7 +764,7 @@ def _json_line(line: bytes, lineno: int, ctx: _Ctx, encoding: str) -> Document |
         try:
             text, encoding = decode(line)
         except DecodeError as exc:
-            return ctx.quarantine(exc.reason, f"line {lineno}: {exc.detail}", raw=line, raw_ext=".json", source=src)
+            return ctx.quarantine(exc.reason, f"line {lineno} {exc.detail}", raw=line, raw_ext=".json", source=src)
     try:
         value = json.loads(text)
     except ValueError as exc:

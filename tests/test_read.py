@@ -147,6 +147,21 @@ def test_html_meta_charset_is_used():
     assert d.content == latin and d.encoding == "iso8859-1"
 
 
+def test_utf8_with_a_stray_bad_byte_keeps_the_text():
+    data = SEED_FILES[0].read_bytes()
+    cut = data[:1000] + data[1001:]  # one byte of a two-byte Arabic letter lost
+    d = one(read_bytes(cut, "x.txt", "x.txt"))
+    assert d.encoding == "utf-8" and d.content.count("\ufffd") == 1
+    assert d.provenance["read"]["replaced_bytes"] == 1
+    assert d.content[:300] == seed_text(0)[:300] and d.content[-300:] == seed_text(0)[-300:]
+
+
+def test_western_european_legacy_text():
+    text = "Le président a déclaré mardi que les négociations reprendraient à Genève. Où en est-on déjà?\n" * 5
+    d = one(read_bytes(text.encode("cp1252"), "fr.txt", "fr.txt"))
+    assert d.content == text and d.encoding == "cp1252"
+
+
 def test_latin_text_is_not_mistaken_for_arabic():
     text = "Der Präsident äußerte sich über die Größe der Übung. Grüße aus München, schön!\n" * 20
     content, encoding = decode(text.encode("cp1252"))
@@ -405,3 +420,25 @@ def test_bad_arguments_raise():
         list(read_bytes(b"x", "s", "s.txt", format="markdown"))
     with pytest.raises(ValueError):
         list(read_bytes(b"x", "s", "s.txt", reference_date="yesterday"))
+
+
+def test_big_jsonl_streams_with_flat_memory(tmp_path):
+    import tracemalloc
+
+    path = tmp_path / "big.jsonl"
+    row = json.dumps({"text": seed_text(0), "url": "https://example.org/x"}, ensure_ascii=False)
+    with open(path, "w", encoding="utf-8") as fh:
+        for i in range(3000):  # ~13 MB
+            fh.write(row.replace("/x", f"/{i}") + "\n")
+    assert path.stat().st_size > 10_000_000
+    tracemalloc.start()
+    try:
+        count = 0
+        for d in read_path(path, max_bytes=1_000_000):
+            assert isinstance(d, Document)
+            count += 1
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert count == 3000
+    assert peak < 2_000_000, peak  # a few lines at a time, not the file
