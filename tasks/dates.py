@@ -101,9 +101,9 @@ def _f(s: str) -> str:
 
 
 # ---------------------------------------------------------------- data + patterns
-_TENSE_PAST = ("الماضي", "الماضيه", "المنصرم", "الفائت", "المنقضي", "السابق", "last", "dernier", "derniere")
+_TENSE_PAST = ("الماضي", "الماضيه", "الماضيين", "الماضيتين", "المنصرم", "الفائت", "المنقضي", "السابق", "last", "dernier", "derniere")
 _TENSE_NOW = ("الجاري", "الحالي", "this", "courant")
-_TENSE_NEXT = ("المقبل", "المقبله", "القادم", "القادمه", "next", "prochain", "prochaine")
+_TENSE_NEXT = ("المقبل", "المقبله", "المقبلين", "القادم", "القادمه", "القادمين", "next", "prochain", "prochaine")
 _TENSES = {**{w: -1 for w in _TENSE_PAST}, **{w: 0 for w in _TENSE_NOW}, **{w: 1 for w in _TENSE_NEXT}}
 _REL_DAYS = {"اليوم": 0, "امس": -1, "البارحه": -1, "غدا": 1, "امس الاول": -2, "اول امس": -2,
              "today": 0, "yesterday": -1, "tomorrow": 1, "aujourd'hui": 0, "hier": -1, "demain": 1,
@@ -125,6 +125,7 @@ _YEAR_CUES_WEAK = ("في", "منذ", "حتى", "قبل", "بعد", "خلال", "
                    "in", "since", "until", "by", "from", "between", "before", "after", "during", "early",
                    "late", "en", "depuis", "de", "entre", "avant", "après", "apres", "dès", "des",
                    "jusqu'en", "years", "années", "annees")
+_PLURAL_YEAR_CUES = ("اعوام", "الاعوام", "سنوات", "السنوات", "years", "années", "annees")
 # Cues that only introduce a range ("من 2000 شخص" is a count, "من 1950 إلى 1953" a range).
 _RANGE_ONLY_CUES = ("بين", "من", "from", "between", "de", "entre")
 # A 4-digit number followed by one of these is a count, not a year.
@@ -135,9 +136,30 @@ _COUNT_WORDS = ("مليون", "مليار", "الف", "دولار", "يورو", 
 
 
 def _alt(words) -> str:
-    """A regex alternation of literal words, longest first, spaces as \\s+."""
-    uniq = sorted(set(words), key=lambda w: (-len(w), w))
-    return "(?:" + "|".join(r"\s+".join(re.escape(p) for p in w.split()) for w in uniq) + ")"
+    """A regex matching any of ``words`` (spaces match any white space), built
+    as a character trie so that a failed match costs one character test."""
+    trie: dict = {}
+    for w in set(words):
+        node = trie
+        for ch in " ".join(w.split()):
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def emit(node: dict) -> str:
+        end = "" in node
+        branches = []
+        for ch in sorted(k for k in node if k):
+            head = r"\s+" if ch == " " else re.escape(ch)
+            branches.append(head + emit(node[ch]))
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 and not end else "(?:" + "|".join(branches) + ")"
+        if end:
+            body = body + "?" if len(branches) == 1 and branches[0][:1] != "(" and len(branches[0]) == 1 \
+                else "(?:" + "|".join(branches) + ")?"
+        return body
+
+    return "(?:" + emit(trie) + ")"
 
 
 @lru_cache(maxsize=1)
@@ -167,44 +189,55 @@ def _grammar():
     YEAR0 = r"(?:1[0-9]|2[01])[0-9]{2}"  # inside numeric dates
     YEAR = r"(?<![0-9.,])" + YEAR0 + r"(?![0-9]|[.,][0-9]|[-/][0-9]{1,2}(?![0-9]))"  # not the head of 2024-06-19
     GMARK = r"(?:\s?م(?!\w))"
+    YMARK = r"(?:\s?(?:م|ه|هجري|هجريه|للهجره)(?!\w))"  # Gregorian / Hijri era marks
+    YSEP = r"\s*(?:[-–—/]|و|الى|حتى|and|to|à|a|et)\s*"
     DSEP = r"\s*(?:[-–—,،/&]|و|and|et|to|au|الى|حتى)\s*"
     TIME = (r"(?:\s*[,،]?\s*(?:(?:الساعه|at|à|a)\s+)?(?P<hh>[01]?[0-9]|2[0-3])[:h](?P<mi>[0-5][0-9])"
             r"(?![0-9])(?::[0-5][0-9])?(?:\s*(?P<ampm>[ap]\.?m\.?)(?!\w))?)?")
     MONEXPR = (r"(?P<m1>" + MON + r")(?:\s*(?P<sep>[/\\|–—-])\s*(?P<m2>" + MON + r")"
                r"|\s*\(\s*(?P<mb>" + MON + r")(?:\s*[,،]?\s*(?P<by>" + YEAR + r"))?(?:\s+(?P<bt>" + TENSE + r"))?\s*\))?")
-    WDPRE = r"(?:(?:on\s+|le\s+)?(?P<wdx>(?:يوم\s+)?(?P<wd>" + WD + r"))\s*[,،]?\s+(?:(?:le|the)\s+)?)?"
+    WDPRE = r"(?:(?P<wdx>(?P<wd>" + WD + r"))\s*[,،]?\s+(?:(?:le|the)\s+)?)?"
     YTAIL = r"(?:\s*[,،]?\s*(?P<y>" + YEAR + r")(?P<ym>" + GMARK + r")?)?(?:\s+(?P<t>" + TENSE + r"))?"
     HMARK = r"(?:\s*(?P<hmk>ه|هجري|هجريه|للهجره)" + R + ")?"
     subs = {
         "dmy": WDPRE + r"(?P<core>(?P<days>" + DAY + r"(?:" + DSEP + DAY + r")*)\s*(?:من\s+)?(?:شهر\s+)?(?:of\s+)?"
                + MONEXPR + YTAIL + TIME + ")",
         "dmdm": r"(?P<core>(?P<d1>" + DAY + r")\s+(?P<m1>" + MON + r")(?:\s*[,،]?\s*(?P<y1>" + YEAR + r"))?"
-                r"\s*(?:[-–—]|الى|حتى|to|au)\s*(?P<d2>" + DAY + r")\s+(?P<m2>" + MON + r")"
-                r"(?:\s*[,،]?\s*(?P<y>" + YEAR + r"))?)",
+                r"\s*(?P<rs>[-–—]|الى|حتى|to|au|و|and|et)\s*(?P<d2>" + DAY + r")\s+(?P<m2>" + MON + r")"
+                r"(?:\s*[,،]?\s*(?P<y>" + YEAR + r"))?(?:\s+(?P<t>" + TENSE + r"))?)",
         "mdy": WDPRE + r"(?P<core>(?P<m1>" + LATMON + r")\s+(?P<days>" + DAY + r"(?:\s*(?:[-–]|and|to)\s*" + DAY
                + r")?)(?:\s*,?\s*(?P<y>" + YEAR + r"))?" + TIME + ")",
-        "my": r"(?:(?P<cue>" + L + _alt(_MONTH_CUES) + r")(?:\s+|-))?(?P<core>(?:(?P<pt>last|next|this)\s+)?"
-              + MONEXPR + YTAIL + ")",
-        "ycue": r"(?P<core>(?P<cue>" + L + _alt(_YEAR_CUES_STRONG) + r")\s+(?P<y>" + YEAR + r")(?P<ym>" + GMARK
-                + r")?(?:\s*(?:[-–—/]|و|الى|حتى|and|to|à|a|et)\s*(?P<y2>" + YEAR + r")" + GMARK + r"?)?)",
-        "ywcue": r"(?P<cue>" + L + _alt(_YEAR_CUES_WEAK) + r")\s+(?P<core>(?P<y>" + YEAR + r")(?P<ym>" + GMARK + r")?(?:\s*(?:[-–—/]|و|الى|حتى|and|to|à|a|et)\s*"
-                 r"(?P<y2>" + YEAR + r")" + GMARK + r"?)?)",
-        "ymark": r"(?P<core>(?P<y>" + YEAR + r")(?P<ym>" + GMARK + r"))",
+        "my": r"(?P<core>(?:(?P<pt>last|next|this)\s+)?" + MONEXPR + YTAIL + ")",
+        "ycue": r"(?P<core>(?P<cue>" + L + _alt(_YEAR_CUES_STRONG) + r")\s+(?P<y>" + YEAR + r")(?P<ym>" + YMARK
+                + r")?(?:" + YSEP + r"(?P<y2>" + YEAR + r")" + YMARK + r"?)?)",
+        "year": r"(?P<core>(?P<y>" + YEAR + r")(?P<ym>" + YMARK + r")?(?:" + YSEP + r"(?P<y2>" + YEAR + r")"
+                + YMARK + r"?)?)",
         "hijri": WDPRE + r"(?P<core>(?:(?P<days>" + DAY + r")\s+(?:من\s+)?)?(?:شهر\s+)?(?P<hm>" + HMON
                  + r")(?:\s*[,،]?\s*(?P<y>(?<![0-9])[0-9]{3,4}(?![0-9]))" + HMARK + r")?)",
         "iso": r"(?P<core>(?<![\w/.-])(?P<y>" + YEAR0 + r")(?P<s>[-/])(?P<mo>[0-9]{1,2})(?P=s)(?P<d>[0-9]{1,2})"
                r"(?![0-9]|[/.-][0-9])(?:T(?=[0-9]))?" + TIME + ")",
         "num": r"(?P<core>(?<![\w/.-])(?P<d>[0-9]{1,2})(?P<s>[/.-])(?P<mo>[0-9]{1,2})(?P=s)(?P<y>" + YEAR0
                + r")(?![0-9]|[/.-][0-9])" + TIME + ")",
-        "rel": r"(?:(?:on|le)\s+)?(?P<core>(?:(?P<pt>last|next|this)\s+)?(?:(?P<rel>" + L + _alt(_REL_DAYS)
-               + r")\s*[,،]?\s+)?(?:يوم\s+)?(?P<wd>" + WD + r")(?:\s+(?P<t>" + TENSE + r"))?)",
+        "rel": r"(?P<core>(?:(?P<pt>last|next|this)\s+)?(?:(?P<rel>" + L + _alt(_REL_DAYS)
+               + r")\s*[,،]?\s+)?(?P<wd>" + WD + r")(?:\s+(?P<t>" + TENSE + r"))?)",
         "bare": r"(?P<core>(?P<rel>" + L + _alt(_BARE_REL) + R + r"))",
     }
     flags = re.IGNORECASE
     compiled = {k: re.compile(v, flags) for k, v in subs.items()}
-    master = re.compile("|".join(re.sub(r"\(\?P<\w+>", "(?:", re.sub(r"\(\?P=\w+\)", "[/.-]", v))
-                                 for v in subs.values()), flags)
-    return master, compiled, months, hijri, weekdays, weak
+    # Where a mention can start: a digit, or one of these words. Sub-patterns are
+    # only tried there (digit-led ones at digits, word-led ones at words).
+    words = (list(months) + list(hijri) + list(weekdays) + list(_REL_DAYS) + list(_BARE_REL)
+             + list(_YEAR_CUES_STRONG) + ["last", "next", "this"])
+    master = re.compile(r"(?<![0-9])[0-9]|" + L + _alt(words) + R, flags)
+    by_digit = [(k, compiled[k]) for k in ("dmy", "dmdm", "year", "hijri", "iso", "num")]
+    by_word = [(k, compiled[k]) for k in ("dmy", "mdy", "my", "ycue", "hijri", "rel", "bare")]
+    cues = {
+        "month": re.compile(L + _alt(_MONTH_CUES) + r"(?:\s+|-)$", flags),
+        "year": re.compile(L + r"(?P<c>" + _alt(_YEAR_CUES_WEAK) + r")\s+$", flags),
+        "range": re.compile(L + _alt(("بين", "between", "entre")) + r"\s+$", flags),
+        "yawm": re.compile(L + r"يوم\s+$"),
+    }
+    return master, (by_digit, by_word), months, hijri, weekdays, weak, cues
 
 
 # ---------------------------------------------------------------- resolution
@@ -314,11 +347,16 @@ def _with_time(value: str, g: dict) -> tuple[str, str]:
 
 
 def _read(kind: str, m: re.Match, ref: date | None, G) -> _Cand | None:
-    _, _, months, hijri, weekdays, weak = G
+    months, hijri, weekdays, weak, cues = G[2:]
     g = m.groupdict()
     start, end = m.start("core"), m.end("core")
+    folded = m.string
     if g.get("wdx") and kind in ("dmy", "mdy", "hijri"):
         start = m.start("wdx")
+
+    def before(cue: str):
+        return cues[cue].search(folded, max(0, start - 30), start)
+
     if kind in ("dmy", "my", "mdy"):
         m1 = _month_of(g, months, "m1")
         m2 = _month_of(g, months, "m2") or _month_of(g, months, "mb")
@@ -333,7 +371,7 @@ def _read(kind: str, m: re.Match, ref: date | None, G) -> _Cand | None:
             tense = _tense(g["pt"])
         if kind == "my":
             dual = bool(g.get("m2") or g.get("mb"))
-            if not (y or tense is not None or dual or g.get("cue")):
+            if not (y or tense is not None or dual or before("month")):
                 return None
             w1 = _f(g["m1"]).rstrip(".")
             if not (y or dual) and w1 in weak and weak[w1] != g["m1"].rstrip("."):
@@ -367,6 +405,8 @@ def _read(kind: str, m: re.Match, ref: date | None, G) -> _Cand | None:
         value, gran = _with_time(_iso(y, m1, first), g)
         return _Cand(start, end, value, gran, partial=partial, kind=kind)
     if kind == "dmdm":
+        if g["rs"].lower() in ("و", "and", "et") and not before("range"):
+            return None  # "3 مارس و5 مايو" is a list; "بين 3 مارس و5 مايو" a range
         m1, m2 = _month_of(g, months, "m1"), _month_of(g, months, "m2")
         d1, d2 = _num(g["d1"]), _num(g["d2"])
         y2 = int(g["y"]) if g.get("y") else None
@@ -374,31 +414,40 @@ def _read(kind: str, m: re.Match, ref: date | None, G) -> _Cand | None:
         if y2 is None:
             if ref is None:
                 return _Cand(start, end, None, "day", partial=True, kind=kind)
-            y1 = _resolve_year(m1, d1, ref, None)
-            y2 = y1 + (1 if (m1, d1) > (m2, d2) else 0)
+            y2 = _resolve_year(m2, d2, ref, _tense(g.get("t")))
+            y1 = y2 - (1 if (m1, d1) > (m2, d2) else 0)
         if not (_valid(y1, m1, d1) and _valid(y2, m2, d2)) or date(y1, m1, d1) >= date(y2, m2, d2):
             return None
         return _Cand(start, end, f"{_iso(y1, m1, d1)}/{_iso(y2, m2, d2)}", "day", partial=g.get("y") is None,
                      kind=kind)
-    if kind in ("ycue", "ywcue", "ymark"):
+    if kind in ("ycue", "year"):
         y = int(g["y"])
         y2 = int(g["y2"]) if g.get("y2") else None
-        cue = " ".join(g["cue"].lower().split()) if g.get("cue") else ""
+        mark = (g.get("ym") or "").strip()
         if y2 is not None and not (y < y2 <= y + 200):
             return None
-        if kind == "ywcue" and y2 is None:
-            if cue in _RANGE_ONLY_CUES or cue in ("اعوام", "الاعوام", "سنوات", "السنوات", "years", "années",
-                                                  "annees"):
-                return None
-            if not g.get("ym") and not 1900 <= y <= 2100:
-                return None
-            nxt = re.match(r"\s*(\w+)", m.string[m.end():])
-            if nxt and _f(nxt.group(1)) in _COUNT_WORDS:
-                return None
-        if kind == "ycue" and y2 is None and not g.get("ym"):
-            nxt = re.match(r"\s*(\w+)", m.string[m.end():])
-            if nxt and _f(nxt.group(1)) in _COUNT_WORDS:
-                return None
+        nxt = re.match(r"\s*(\w+)", folded[end:end + 30])
+        counted = bool(nxt and nxt.group(1).lower() in _COUNT_WORDS)
+        if kind == "year" and not mark:
+            cm = before("year")
+            bracketed = y2 is not None and re.search(r"\(\s*$", folded[max(0, start - 3):start]) \
+                and re.match(r"\s*\)", folded[end:end + 3])
+            if not (cm or bracketed):
+                return None  # a bare number is a year only with a cue
+            if cm and y2 is None:
+                cue = " ".join(cm.group("c").lower().split())
+                if cue in _RANGE_ONLY_CUES or cue in _PLURAL_YEAR_CUES or not 1900 <= y <= 2100 or counted:
+                    return None
+        elif y2 is None and not mark and counted:
+            return None
+        if mark and mark != "م":  # Hijri year(s): the Gregorian days they cover
+            first = _hijri_to_greg(y, 1, 1)
+            last_y = y2 or y
+            n = _hijri_month_len(last_y, 12)
+            lastd = _hijri_to_greg(last_y, 12, n) if n else None
+            value = f"{first.isoformat()}/{lastd.isoformat()}" if first and lastd else None
+            return _Cand(start, end, value, "day", calendar="hijri",
+                         hijri=f"{_iso(y)}/{_iso(y2)}" if y2 else _iso(y), kind=kind)
         return _Cand(start, end, f"{_iso(y)}/{_iso(y2)}" if y2 else _iso(y), "year", kind=kind)
     if kind == "hijri":
         hm = hijri.get(" ".join(g["hm"].split()))
@@ -443,6 +492,7 @@ def _read(kind: str, m: re.Match, ref: date | None, G) -> _Cand | None:
         rel = g.get("rel")
         anchor = _REL_DAYS.get(" ".join(_f(rel).split())) if rel else None
         tense = _tense(g.get("t")) if g.get("t") else (_tense(g["pt"]) if g.get("pt") else None)
+        kind = "relday" if (rel or g.get("pt")) else kind  # "أمس الجمعة": no "يوم" before it
         if ref is None or wd is None:
             return _Cand(start, end, None, "day", relative=True, partial=True, kind=kind)
         return _Cand(start, end, _weekday_date(wd, ref, tense, anchor).isoformat(), "day", relative=True,
@@ -465,11 +515,12 @@ def _as_date(ref) -> date | None:
         return None
 
 
-def _scan(text: str, ref: date | None) -> list[tuple[_Cand, str, Any]]:
+def _scan(text: str, ref: date | None) -> tuple[list[_Cand], Any]:
     G = _grammar()
-    master, subs = G[0], G[1]
+    master, (by_digit, by_word) = G[0], G[1]
+    yawm = G[6]["yawm"]
     folded, omap = fold(text)
-    out = []
+    out: list[_Cand] = []
     pos = 0
     n = len(folded)
     while pos < n:
@@ -478,7 +529,7 @@ def _scan(text: str, ref: date | None) -> list[tuple[_Cand, str, Any]]:
             break
         s = mm.start()
         best = None
-        for kind, pat in subs.items():
+        for kind, pat in (by_digit if folded[s].isdigit() else by_word):
             m = pat.match(folded, s)
             if m is None:
                 continue
@@ -486,16 +537,19 @@ def _scan(text: str, ref: date | None) -> list[tuple[_Cand, str, Any]]:
             if c is not None and (best is None or c.end > best.end):
                 best = c
         if best is None:
-            pos = s + 1
+            pos = mm.end() if mm.end() > s + 1 and not folded[s].isdigit() else s + 1
             continue
-        # trim trailing spaces/commas the optional tails may have eaten
-        e = best.end
+        e = best.end  # trim spaces/commas an optional tail may have eaten
         while e > best.start and folded[e - 1] in " \t\n,،":
             e -= 1
         best.end = e
+        if best.kind in ("rel", "dmy", "mdy", "hijri") and folded[best.start] not in "0123456789":
+            y = yawm.search(folded, max(0, best.start - 12), best.start)  # "يوم الجمعة"
+            if y and (not out or out[-1].end <= y.start()):
+                best.start = y.start()
         out.append(best)
         pos = max(e, s + 1)
-    return [(c, text, omap) for c in out]
+    return out, omap
 
 
 def find_dates(text: str, reference=None, lang: str | None = None) -> list[DateMention]:
@@ -509,7 +563,8 @@ def find_dates(text: str, reference=None, lang: str | None = None) -> list[DateM
         return []
     ref = _as_date(reference)
     mentions = []
-    for c, _, omap in _scan(text, ref):
+    cands, omap = _scan(text, ref)
+    for c in cands:
         start = _to_orig(c.start, omap, text)
         end = _to_orig(c.end, omap, text, end=True)
         mentions.append(DateMention(text=text[start:end], value=c.value, granularity=c.gran, start=start, end=end,
