@@ -124,7 +124,10 @@ class CleanStep(Step):
                 doc.published, doc.published_source = published, source
         if res.publisher and not doc.publisher:
             doc.publisher = res.publisher
-        author = (html.author if html else None) or res.author
+        meta_author = html.author if html else None
+        if meta_author and len(meta_author.split()) > 6:  # a bio or a list glued to the name
+            meta_author = None
+        author = res.author or meta_author
         if author and not doc.author:
             doc.author = author
         if html is not None:

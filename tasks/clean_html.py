@@ -22,6 +22,10 @@ EXTRACT_OPTIONS = dict(
     favor_recall=False,
     fast=False,
     with_metadata=True,
+    # htmldate's extensive search falls back to dateparser over free text:
+    # seconds per page on some pages. Meta tags, JSON-LD, <time> and URL
+    # patterns are still used; datelines in the text are parsed by us.
+    date_extraction_params={"extensive_search": False, "original_date": True},
 )
 
 _PUBLISHED_META = re.compile(

@@ -75,10 +75,24 @@ def search_key(text: str) -> str:
     return _SPACE.sub(" ", s).strip()
 
 
-def line_key(text: str) -> str:
-    """Cheap key for comparing lines (repetition inside and across documents).
+_DIACRITICS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed]")
+_FOLD = str.maketrans({"\u0622": "\u0627", "\u0623": "\u0627", "\u0625": "\u0627", "\u0671": "\u0627",
+                       "\u0649": "\u064a", "\u0629": "\u0647"})
+_DIGIT_RUN = re.compile(r"\d+")
 
-    Same folding as :func:`search_key` for Arabic letters, but digits are
-    replaced by ``0`` so "0 تعليق" and "12 تعليق" share a key.
+
+@lru_cache(maxsize=65536)
+def line_key(text: str) -> str:
+    """Fast key for comparing lines (repetition inside and across documents,
+    cue phrases). It is called for every line of every document, so it uses
+    plain ``str.translate`` tables with the same folding as :func:`search_key`
+    (NFKC, invisible marks, look-alike letters, diacritics, alef/yaa/teh
+    marbuta, case, punctuation) instead of camel-tools' per-character mapper;
+    digits become ``0`` so "0 تعليق" and "12 تعليق" share a key.
     """
-    return re.sub(r"\d+", "0", search_key(text))
+    if not text:
+        return ""
+    s = clean_invisible(text).translate(_LOOKALIKE)
+    s = _DIACRITICS.sub("", s).translate(_FOLD).casefold()
+    s = _PUNCT.sub(" ", s)
+    return _DIGIT_RUN.sub("0", _SPACE.sub(" ", s).strip())
