@@ -21,7 +21,7 @@ EXTRACT_OPTIONS = dict(
     favor_precision=False,
     favor_recall=False,
     fast=False,
-    with_metadata=True,
+    with_metadata=True,  # metadata from the same parsed tree (see _light_metadata)
     # htmldate's extensive search falls back to dateparser over free text:
     # seconds per page on some pages. Meta tags, JSON-LD, <time> and URL
     # patterns are still used; datelines in the text are parsed by us.
@@ -47,35 +47,73 @@ class HtmlResult:
     extra: dict = field(default_factory=dict)
 
 
+def _light_metadata(tree, url: str | None, date_params: dict) -> dict:
+    """Page metadata from the already parsed tree, using trafilatura's own
+    helpers minus the costly extras of ``extract_metadata`` (categories, tags,
+    licence, author heuristics over the whole page): meta tags / JSON-LD,
+    title, canonical URL, and htmldate on the tree."""
+    from htmldate import find_date
+    from trafilatura import metadata as M
+
+    meta = M.examine_meta(tree)
+    try:
+        meta = M.extract_meta_json(tree, meta)  # JSON-LD (headline, author, publisher, dates)
+    except Exception:  # noqa: BLE001 - broken JSON-LD is common
+        pass
+    title = meta.title or M.extract_title(tree)
+    page_url = url or meta.url or M.extract_url(tree)
+    sitename = meta.sitename
+    if not sitename:
+        try:
+            sitename = M.extract_sitename(tree)
+        except Exception:  # noqa: BLE001
+            sitename = None
+    try:
+        date = find_date(tree, url=page_url, **date_params)
+    except Exception:  # noqa: BLE001
+        date = None
+    if title and sitename:  # "Headline | Site" -> "Headline"
+        for sep in (" | ", " - ", " – ", " — ", " :: ", " · "):
+            head, _, tail = title.rpartition(sep)
+            if head and tail.strip().lower() == sitename.strip().lower():
+                title = head.strip()
+                break
+    return {"title": title, "author": meta.author, "url": page_url, "sitename": sitename, "date": date,
+            "hostname": urlparse(page_url).hostname if page_url else None}
+
+
 def extract_html(html: str, url: str | None = None) -> HtmlResult:
     """Body text (one paragraph per line) and page metadata, from one parse."""
     import trafilatura  # lazy: ~0.3 s import
+    from trafilatura.utils import load_html
 
     res = HtmlResult()
+    opts = dict(EXTRACT_OPTIONS)
+    date_params = opts.pop("date_extraction_params")
+    opts["with_metadata"] = False
     try:
-        doc = trafilatura.bare_extraction(html, url=url, **EXTRACT_OPTIONS)
+        tree = load_html(html)
+        if tree is None:
+            res.ok = False
+            return res
+        meta = _light_metadata(tree, url, date_params)
+        doc = trafilatura.bare_extraction(tree, url=url, **opts)  # the tree is not modified (copied inside)
     except Exception as exc:  # noqa: BLE001 - malformed markup must not kill the batch
         res.ok = False
         res.extra["error"] = f"{type(exc).__name__}: {exc}"[:300]
-        doc = None
-    if doc is None:
-        res.ok = res.ok and False
         return res
-    get = (lambda k: doc.get(k)) if isinstance(doc, dict) else (lambda k: getattr(doc, k, None))
-    res.text = get("text") or ""
-    res.title = (get("title") or None)
-    res.published = get("date") or None
-    res.author = get("author") or None
-    res.site_name = get("sitename") or None
-    res.url = get("url") or url
-    res.hostname = get("hostname") or (urlparse(res.url).hostname if res.url else None)
-    res.language = get("language")
+    res.text = (doc.text if doc is not None else "") or ""
+    res.title = meta["title"] or None
+    res.published = meta["date"] or None
+    res.author = meta["author"] or None
+    res.site_name = meta["sitename"] or None
+    res.url = meta["url"] or url
+    res.hostname = meta["hostname"]
     if res.published and len(res.published) == 10:
         m = _PUBLISHED_META.search(html[:200_000])
         if m and m.group(1) == res.published:
             res.published = f"{m.group(1)}T{m.group(2)}"
     return res
-
 
 _BLOCK_TAGS = frozenset("""address article aside blockquote body br dd details dialog div dl dt fieldset figcaption
 figure footer form h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section summary table td th tr ul

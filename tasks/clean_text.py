@@ -73,20 +73,18 @@ class TextResult:
     author: str | None = None
 
 
+_AR_CHARS = re.compile("[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
+_LATIN_CHARS = re.compile("[A-Za-z\u00c0-\u024f\u1e00-\u1eff]")
+_LETTERS = re.compile(r"[^\W\d_]", re.U)
+
+
 def script_of(text: str) -> str:
-    ar = la = other = 0
-    for ch in text:
-        if not ch.isalpha():
-            continue
-        o = ord(ch)
-        if 0x0600 <= o <= 0x06FF or 0x0750 <= o <= 0x077F or 0xFB50 <= o <= 0xFEFF:
-            ar += 1
-        elif o < 0x0250 or 0x1E00 <= o <= 0x1EFF:
-            la += 1
-        else:
-            other += 1
-    if not (ar or la or other):
+    letters = len(_LETTERS.findall(text))
+    if not letters:
         return "none"
+    ar = len(_AR_CHARS.findall(text))
+    la = len(_LATIN_CHARS.findall(text))
+    other = max(0, letters - ar - la)
     if ar >= la and ar >= other:
         return "arabic"
     return "latin" if la >= other else "other"
