@@ -26,6 +26,13 @@ CROSS_DOC_SHARE = 0.10  # ... and in at least this share of the group's document
 CROSS_DOC_MAX_TOKENS = 40  # long paragraphs shared by documents are syndication, not template
 
 
+def _layout_table(text: str) -> bool:
+    """trafilatura rendered the page as table rows (a layout table): most of
+    the text sits in "| cell | cell |" lines with whole paragraphs glued."""
+    rows = sum(len(ln) for ln in text.split("\n") if ln.lstrip().startswith("|"))
+    return rows > 0.5 * len(text) and rows > 500
+
+
 def group_key(doc: Document, url: str | None = None, site_name: str | None = None) -> str:
     """The "source" a document belongs to, for cross-document repetition."""
     if doc.site_name or site_name:
@@ -74,7 +81,7 @@ class CleanStep(Step):
         for doc in docs:
             content = doc.content or ""
             html = extract_html(content, doc.url) if doc.format == "html" else None
-            if html is not None and not html.text.strip():
+            if html is not None and (not html.text.strip() or _layout_table(html.text)):
                 # trafilatura found no article: classify the flattened page instead
                 from tasks.clean_html import html_to_text
 

@@ -107,6 +107,7 @@ def _headline_like(ln: Line) -> bool:
 
 
 _CLITICS = "وفبلك"
+_GLUED = re.compile(r"(?<=[a-z\u00e0-\u00ff])(?=[A-Z\u00c0-\u00de])")
 
 
 def _is_stop(w: str, stop: frozenset[str]) -> bool:
@@ -166,6 +167,10 @@ class LineClassifier:
                 _hard(ln, "dateline")
                 continue
             reason, cov = self.cues.match(ln.tokens, ln.text)
+            if (not reason or cov < CUE_COVERAGE) and _GLUED.search(ln.text):
+                # inline links flattened without spaces: "Share on FacebookShare on Twitter"
+                unglued = _GLUED.sub(" ", ln.text)
+                reason, cov = self.cues.match(line_key(unglued).split(), unglued)
             if reason and cov >= CUE_COVERAGE and (len(ln.tokens) <= CUE_MAX_TOKENS or cov == 1.0):
                 _hard(ln, f"cue:{reason}")
                 continue
