@@ -125,6 +125,14 @@ _YEAR_CUES_WEAK = ("في", "منذ", "حتى", "قبل", "بعد", "خلال", "
                    "in", "since", "until", "by", "from", "between", "before", "after", "during", "early",
                    "late", "en", "depuis", "de", "entre", "avant", "après", "apres", "dès", "des",
                    "jusqu'en", "years", "années", "annees")
+_UNITS = ("الاول", "الثاني", "الثالث", "الرابع", "الخامس", "السادس", "السابع", "الثامن", "التاسع")
+# Ordinal day words, folded: "السابع من يناير" (only read before "من").
+_ORDINALS = {
+    **{w: i + 1 for i, w in enumerate(_UNITS)}, "العاشر": 10, "الحادي عشر": 11, "العشرين": 20, "الثلاثين": 30,
+    **{f"{w} عشر": i + 12 for i, w in enumerate(_UNITS[1:])},
+    **{f"{w} والعشرين": i + 21 for i, w in enumerate(("الحادي",) + _UNITS[1:])},
+    "الحادي والثلاثين": 31, "الواحد والعشرين": 21, "الواحد والثلاثين": 31,
+}
 _PLURAL_YEAR_CUES = ("اعوام", "الاعوام", "سنوات", "السنوات", "years", "années", "annees")
 # Cues that only introduce a range ("من 2000 شخص" is a count, "من 1950 إلى 1953" a range).
 _RANGE_ONLY_CUES = ("بين", "من", "from", "between", "de", "entre")
@@ -197,10 +205,11 @@ def _grammar():
     MONEXPR = (r"(?P<m1>" + MON + r")(?:\s*(?P<sep>[/\\|–—-])\s*(?P<m2>" + MON + r")"
                r"|\s*\(\s*(?P<mb>" + MON + r")(?:\s*[,،]?\s*(?P<by>" + YEAR + r"))?(?:\s+(?P<bt>" + TENSE + r"))?\s*\))?")
     WDPRE = r"(?:(?P<wdx>(?P<wd>" + WD + r"))\s*[,،]?\s+(?:(?:le|the)\s+)?)?"
-    YTAIL = r"(?:\s*[,،]?\s*(?P<y>" + YEAR + r")(?P<ym>" + GMARK + r")?)?(?:\s+(?P<t>" + TENSE + r"))?"
+    YTAIL = r"(?:(?:\s*[,،/-]?\s*|\s+(?:من\s+)?(?:عام|العام|سنه|السنه)\s+)(?P<y>" + YEAR + r")(?P<ym>" + GMARK + r")?)?(?:\s+(?P<t>" + TENSE + r"))?"
     HMARK = r"(?:\s*(?P<hmk>ه|هجري|هجريه|للهجره)" + R + ")?"
     subs = {
-        "dmy": WDPRE + r"(?P<core>(?P<days>" + DAY + r"(?:" + DSEP + DAY + r")*)\s*(?:من\s+)?(?:شهر\s+)?(?:of\s+)?"
+        "dmy": WDPRE + r"(?P<core>(?:(?P<days>" + DAY + r"(?:" + DSEP + DAY + r")*)|(?P<ord>" + L + _alt(_ORDINALS)
+               + r")(?=\s+من\s))(?:\s*-\s*|\s*(?:من\s+)?(?:شهر\s+)?(?:of\s+)?)"
                + MONEXPR + YTAIL + TIME + ")",
         "dmdm": r"(?P<core>(?P<d1>" + DAY + r")\s+(?P<m1>" + MON + r")(?:\s*[,،]?\s*(?P<y1>" + YEAR + r"))?"
                 r"\s*(?P<rs>[-–—]|الى|حتى|to|au|و|and|et)\s*(?P<d2>" + DAY + r")\s+(?P<m2>" + MON + r")"
@@ -214,9 +223,9 @@ def _grammar():
                 + YMARK + r"?)?)",
         "hijri": WDPRE + r"(?P<core>(?:(?P<days>" + DAY + r")\s+(?:من\s+)?)?(?:شهر\s+)?(?P<hm>" + HMON
                  + r")(?:\s*[,،]?\s*(?P<y>(?<![0-9])[0-9]{3,4}(?![0-9]))" + HMARK + r")?)",
-        "iso": r"(?P<core>(?<![\w/.-])(?P<y>" + YEAR0 + r")(?P<s>[-/])(?P<mo>[0-9]{1,2})(?P=s)(?P<d>[0-9]{1,2})"
+        "iso": WDPRE + r"(?P<core>(?<![\w/.-])(?P<y>" + YEAR0 + r")(?P<s>[-/])(?P<mo>[0-9]{1,2})(?P=s)(?P<d>[0-9]{1,2})"
                r"(?![0-9]|[/.-][0-9])(?:T(?=[0-9]))?" + TIME + ")",
-        "num": r"(?P<core>(?<![\w/.-])(?P<d>[0-9]{1,2})(?P<s>[/.-])(?P<mo>[0-9]{1,2})(?P=s)(?P<y>" + YEAR0
+        "num": WDPRE + r"(?P<core>(?<![\w/.-])(?P<d>[0-9]{1,2})(?P<s>[/.-])(?P<mo>[0-9]{1,2})(?P=s)(?P<y>" + YEAR0
                + r")(?![0-9]|[/.-][0-9])" + TIME + ")",
         "rel": r"(?P<core>(?:(?P<pt>last|next|this)\s+)?(?:(?P<rel>" + L + _alt(_REL_DAYS)
                + r")\s*[,،]?\s+)?(?P<wd>" + WD + r")(?:\s+(?P<t>" + TENSE + r"))?)",
@@ -227,10 +236,10 @@ def _grammar():
     # Where a mention can start: a digit, or one of these words. Sub-patterns are
     # only tried there (digit-led ones at digits, word-led ones at words).
     words = (list(months) + list(hijri) + list(weekdays) + list(_REL_DAYS) + list(_BARE_REL)
-             + list(_YEAR_CUES_STRONG) + ["last", "next", "this"])
+             + list(_YEAR_CUES_STRONG) + list(_ORDINALS) + ["last", "next", "this"])
     master = re.compile(r"(?<![0-9])[0-9]|" + L + _alt(words) + R, flags)
     by_digit = [(k, compiled[k]) for k in ("dmy", "dmdm", "year", "hijri", "iso", "num")]
-    by_word = [(k, compiled[k]) for k in ("dmy", "mdy", "my", "ycue", "hijri", "rel", "bare")]
+    by_word = [(k, compiled[k]) for k in ("dmy", "mdy", "my", "ycue", "hijri", "rel", "bare", "iso", "num")]
     cues = {
         "month": re.compile(L + _alt(_MONTH_CUES) + r"(?:\s+|-)$", flags),
         "year": re.compile(L + r"(?P<c>" + _alt(_YEAR_CUES_WEAK) + r")\s+$", flags),
@@ -351,7 +360,7 @@ def _read(kind: str, m: re.Match, ref: date | None, G) -> _Cand | None:
     g = m.groupdict()
     start, end = m.start("core"), m.end("core")
     folded = m.string
-    if g.get("wdx") and kind in ("dmy", "mdy", "hijri"):
+    if g.get("wdx") and kind in ("dmy", "mdy", "hijri", "iso", "num"):
         start = m.start("wdx")
 
     def before(cue: str):
@@ -389,7 +398,8 @@ def _read(kind: str, m: re.Match, ref: date | None, G) -> _Cand | None:
             return _Cand(start, end, _iso(y, m1), "month", kind=kind)
         if mrange:
             return None  # "5 يناير - مارس": not a shape we read
-        days = [int(x) for x in re.findall(r"[0-9]+", g["days"])]
+        days = [_ORDINALS[" ".join(_f(g["ord"]).split())]] if g.get("ord") else \
+            [int(x) for x in re.findall(r"[0-9]+", g["days"])]
         if len(days) > 1 and (days != sorted(days) or len(set(days)) != len(days)):
             return None
         first, last = days[0], days[-1]
@@ -543,7 +553,7 @@ def _scan(text: str, ref: date | None) -> tuple[list[_Cand], Any]:
         while e > best.start and folded[e - 1] in " \t\n,،":
             e -= 1
         best.end = e
-        if best.kind in ("rel", "dmy", "mdy", "hijri") and folded[best.start] not in "0123456789":
+        if best.kind in ("rel", "dmy", "mdy", "hijri", "iso", "num") and folded[best.start] not in "0123456789":
             y = yawm.search(folded, max(0, best.start - 12), best.start)  # "يوم الجمعة"
             if y and (not out or out[-1].end <= y.start()):
                 best.start = y.start()

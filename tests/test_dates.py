@@ -85,6 +85,16 @@ def test_dual_forms(text, value):
     assert tv("في " + text + ".") == [(text, value)]
 
 
+@pytest.mark.parametrize("text,value", [
+    ("7-يناير-2011", "2011-01-07"), ("يناير-2011", "2011-01"), ("7 يناير من عام 2011", "2011-01-07"),
+    ("7 أبريل عام 2011", "2011-04-07"), ("الأحد، 7 يناير 2011", "2011-01-07"), ("7 من شهر يناير 2011", "2011-01-07"),
+    ("السابع من يناير 2011", "2011-01-07"), ("الحادي والعشرين من مارس 2020", "2020-03-21"),
+    ("الأحد 7/1/2011", "2011-01-07"), ("يوم الأحد 2011-01-09", "2011-01-09"), ("٧ كانون الثاني ٢٠١١م", "2011-01-07"),
+])
+def test_layout_variants(text, value):
+    assert tv("قال " + text + " إنه") == [(text, value)]
+
+
 def test_month_names_cover_every_cldr_arabic_locale():
     babel = pytest.importorskip("babel")
     from babel import Locale, localedata
