@@ -311,6 +311,17 @@ def stop_s3(home: Path) -> bool:
     return stopped
 
 
+def postgres_running(home: Path) -> bool:
+    """Cheap check (pid file + process table) that the embedded PostgreSQL of `home` runs."""
+    return _postmaster(pg_dir(home).resolve()) is not None
+
+
+def s3_running(home: Path, endpoint: str | None = None) -> bool:
+    """Cheap check (state file + process table) that the embedded S3 endpoint of `home` runs."""
+    state = read_s3_state(home)
+    return bool(state and _pid_alive(state.get("pid")) and (endpoint is None or state.get("endpoint") == endpoint))
+
+
 # --------------------------------------------------------------------------- public API
 
 def up(settings: Settings) -> dict[str, Any]:

@@ -86,7 +86,7 @@ def services(settings: Settings | None = None, *, migrate_schema: bool = True) -
     settings = settings or Settings.from_env()
     with _lock:
         svc = _cache.get(settings)
-        if svc is None:
+        if svc is None or not _still_running(svc, settings):
             svc = _resolve(settings)
             _cache[settings] = svc
         if migrate_schema and svc.database_url not in _migrated:
@@ -101,6 +101,17 @@ def forget() -> None:
     with _lock:
         _cache.clear()
         _migrated.clear()
+
+
+def _still_running(svc: Services, settings: Settings) -> bool:
+    """For embedded services, that the servers we know of still run (they may have been
+    stopped or restarted by `newsflow down/up` in another process). Sub-millisecond."""
+    if not (svc.embedded_database or svc.embedded_s3):
+        return True
+    from infra import embedded
+
+    return ((not svc.embedded_database or embedded.postgres_running(settings.home))
+            and (not svc.embedded_s3 or embedded.s3_running(settings.home, svc.s3_endpoint)))
 
 
 def _resolve(settings: Settings) -> Services:

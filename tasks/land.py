@@ -276,6 +276,24 @@ def _parse_since(since: str | datetime | None) -> datetime | None:
     return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
 
 
+def _retry_once(method):
+    """Run a Catalog method again, on a fresh connection, after a connection-level error
+    (server restarted, deadlock victim). Safe because every write here is idempotent."""
+    import functools
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        import psycopg
+
+        try:
+            return method(self, *args, **kwargs)
+        except psycopg.OperationalError:
+            self._drop_connection()
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
 class Catalog:
     """PostgreSQL access. One per process; one connection per thread (autocommit,
     explicit transactions), so concurrent batch tasks do not share a transaction."""
@@ -298,6 +316,15 @@ class Catalog:
                 self._all.append(conn)
         return conn
 
+    def _drop_connection(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+            with self._all_lock:
+                if conn in self._all:
+                    self._all.remove(conn)
+
     def close(self) -> None:
         with self._all_lock:
             for conn in self._all:
@@ -306,6 +333,7 @@ class Catalog:
         self._local = threading.local()
 
     # -- reads
+    @_retry_once
     def existing(self, ids: Sequence[str]) -> dict[str, tuple[str, str, str]]:
         """id -> (doc_sha256, raw_key, pipeline_version) for the ids already landed."""
         if not ids:
@@ -314,6 +342,7 @@ class Catalog:
             "SELECT id, doc_sha256, raw_key, pipeline_version FROM documents WHERE id = ANY(%s)", (list(ids),))
         return {r[0]: (r[1], r[2], r[3]) for r in rows}
 
+    @_retry_once
     def unchanged_ids(self, ids: Sequence[str], pipeline_version: str) -> set[str]:
         if not ids:
             return set()
@@ -322,6 +351,7 @@ class Catalog:
         return {r[0] for r in rows}
 
     # -- the batch write
+    @_retry_once
     def write_batch(self, docs: list[_Prepared], quarantine_rows: list[tuple]) -> dict[str, int]:
         """Upsert documents (with their entities and dates) and quarantine rows in one transaction."""
         counts = {"inserted": 0, "updated": 0, "unchanged_rows": 0, "entities": 0, "dates": 0, "quarantine_rows": 0}
@@ -363,6 +393,7 @@ class Catalog:
         counts["dates"] += len(dates)
 
     # -- runs
+    @_retry_once
     def start_run(self, params: dict | None = None, flow_run_id: str | None = None) -> str:
         run_id = uuid.uuid4().hex
         self.connection().execute(
@@ -370,6 +401,7 @@ class Catalog:
             (run_id, flow_run_id, _dumps(_scrub(params or {}))))
         return run_id
 
+    @_retry_once
     def finish_run(self, run_id: str, status: str, counts: dict | None = None) -> None:
         cur = self.connection().execute(
             "UPDATE runs SET finished_at = now(), status = %s, counts = %s::jsonb WHERE id = %s",
@@ -379,6 +411,7 @@ class Catalog:
                 "INSERT INTO runs (id, status, counts, finished_at) VALUES (%s, %s, %s::jsonb, now()) "
                 "ON CONFLICT (id) DO NOTHING", (run_id, status, _dumps(_scrub(counts or {}))))
 
+    @_retry_once
     def get_run(self, run_id: str) -> dict | None:
         import psycopg.rows
 
@@ -489,30 +522,33 @@ class Lander:
 # --------------------------------------------------------------------------- module API (one Lander per process)
 
 _default: Lander | None = None
-_default_settings: Settings | None = None
+_default_svc = None
 _default_lock = threading.Lock()
 
 
 def default_lander() -> Lander:
-    """The process's Lander for the current environment (rebuilt if the settings change)."""
-    global _default, _default_settings
-    settings = Settings.from_env()
+    """The process's Lander for the current environment; rebuilt when the settings change
+    or the embedded services were restarted (new endpoint or keys)."""
+    global _default, _default_svc
+    from infra.services import services
+
+    svc = services(Settings.from_env())
     with _default_lock:
-        if _default is None or _default_settings != settings:
+        if _default is None or _default_svc != svc:
             if _default is not None:
                 _default.close()
-            _default = Lander.from_settings(settings)
-            _default_settings = settings
+            _default = Lander(Catalog(svc.database_url), Lake(svc))
+            _default_svc = svc
         return _default
 
 
 def reset() -> None:
     """Close the process's clients (tests; after `newsflow down`)."""
-    global _default, _default_settings
+    global _default, _default_svc
     with _default_lock:
         if _default is not None:
             _default.close()
-        _default, _default_settings = None, None
+        _default, _default_svc = None, None
 
 
 def land_batch(docs: Sequence[Document], quarantined: Sequence[Quarantined] = (), run_id: str | None = None,

@@ -336,6 +336,24 @@ def test_error_inside_transaction_rolls_back_the_whole_batch(db, monkeypatch):
     assert rows(db, "SELECT count(*) FROM documents WHERE pipeline_version = 'v2'")[0][0] == 20
 
 
+def test_landing_survives_a_postgres_restart_between_batches(db):
+    from infra import embedded
+    from newsflow.config import Settings
+    from tasks import land
+
+    docs = make_docs(20)
+    land.land_batch(docs[:10], [], pipeline_version="v1")
+    home = Settings.from_env().home
+    with embedded.locked(home):
+        assert embedded.stop_postgres(home)
+    assert not embedded.postgres_running(home)
+    counts = land.land_batch(docs, [], pipeline_version="v1")  # restarts it, reconnects
+    assert (counts["inserted"], counts["unchanged"]) == (10, 10)
+    assert embedded.postgres_running(home)
+    with psycopg.connect(land.default_lander().catalog.database_url) as conn:
+        assert rows(conn, "SELECT count(*) FROM documents")[0][0] == 20
+
+
 def test_export_streams_documents_in_id_order_with_filters(db):
     from tasks import land
 
