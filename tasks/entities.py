@@ -90,30 +90,22 @@ class CRFBackend(Backend):
     name = "offline-crf"
 
     def __init__(self, model_dir: Path | None = None):
-        import pycrfsuite
+        from tasks.ner import META_PATH, MODEL_DIR, NAMES_PATH
+        from tasks.ner.features import FEATURE_VERSION
+        from tasks.ner.model import NERModel
 
-        from tasks.ner import GAZETTEER_PATH, META_PATH, MODEL_PATH, NAMES_PATH
-        from tasks.ner.features import FEATURE_VERSION, FeatureExtractor, Gazetteer
-
-        d = Path(model_dir) if model_dir else MODEL_PATH.parent
+        d = Path(model_dir) if model_dir else MODEL_DIR
         meta = json.loads((d / META_PATH.name).read_text(encoding="utf-8"))
         if meta.get("feature_version") != FEATURE_VERSION:
             raise BackendUnavailable(
                 f"NER model in {d} was built with features v{meta.get('feature_version')}, code has "
                 f"v{FEATURE_VERSION}: rebuild it with `python -m tasks.ner.train`")
         self.model = f"anercorp-crf/f{FEATURE_VERSION}"
-        self.features = FeatureExtractor(Gazetteer(json.loads((d / GAZETTEER_PATH.name).read_text("utf-8"))))
         self.names: dict[str, int] = json.loads((d / NAMES_PATH.name).read_text(encoding="utf-8"))
-        self.tagger = pycrfsuite.Tagger()
-        self.tagger.open(str(d / MODEL_PATH.name))
+        self.ner = NERModel(d)
 
     def tag(self, sentences):
-        out = []
-        for toks in sentences:
-            tags = self.tagger.tag(self.features.sentence(toks))
-            conf = [self.tagger.marginal(t, i) if t != "O" else 1.0 for i, t in enumerate(tags)]
-            out.append((tags, conf))
-        return out
+        return self.ner.tag(sentences, confidence=True)
 
 
 class CamelBackend(Backend):

@@ -10,7 +10,8 @@ from typing import Iterable, Sequence
 
 REPO = Path(__file__).resolve().parents[2]
 MODEL_DIR = Path(__file__).resolve().parents[1] / "data" / "ner"
-MODEL_PATH = MODEL_DIR / "model.crfsuite"
+PASS1_NAME = "pass1.crfsuite"  # sentence-level CRF
+PASS2_NAME = "pass2.crfsuite"  # + document features from pass 1
 META_PATH = MODEL_DIR / "model.json"
 GAZETTEER_PATH = MODEL_DIR / "gazetteer.json"
 NAMES_PATH = MODEL_DIR / "names.json"
@@ -78,11 +79,30 @@ def spans(tags: Sequence[str]) -> set[tuple[int, int, str]]:
 
 
 def score(gold: Iterable[Sequence[str]], pred: Iterable[Sequence[str]]) -> dict:
+    """Entity-level exact-span P/R/F1 of BIO tag sequences (see :func:`score_spans`)."""
+    return score_spans((spans(g) for g in gold), (spans(p) for p in pred))
+
+
+def as_document(sents: Sequence[tuple[Sequence[str], Sequence[str]]]) -> tuple[str, set[tuple[int, int, str]]]:
+    """Sentences as text (tokens joined by spaces, one sentence per line) and
+    their gold entities as (start, end, type) character spans: how the
+    held-out evaluation feeds ANERcorp to the pipeline."""
+    lines, gold, pos = [], set(), 0
+    for tokens, tags in sents:
+        starts = []
+        for t in tokens:
+            starts.append(pos)
+            pos += len(t) + 1
+        gold |= {(starts[s], starts[e - 1] + len(tokens[e - 1]), typ) for s, e, typ in spans(tags)}
+        lines.append(" ".join(tokens))
+    return "\n".join(lines), gold
+
+
+def score_spans(gold: Iterable[set], pred: Iterable[set]) -> dict:
     """Entity-level exact-span P/R/F1 per type, over PERS/LOC/ORG ("overall")
-    and over all four types ("overall_with_misc")."""
+    and over all four types ("overall_with_misc"); spans are (start, end, type)."""
     counts = {t: [0, 0, 0] for t in TYPES}  # tp, n_pred, n_gold
-    for g, p in zip(gold, pred):
-        gs, ps = spans(g), spans(p)
+    for gs, ps in zip(gold, pred):
         for s in ps:
             counts[s[2]][1] += 1
         for s in gs:

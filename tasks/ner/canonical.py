@@ -86,10 +86,10 @@ def _one_edit(a: str, b: str) -> bool:
     return a[i:] == b[i + 1:]
 
 
-def words_match(a: str, b: str) -> bool:
+def words_match(a: str, b: str, min_skeleton: int = 2) -> bool:
     if a == b:
         return True
-    if _skeleton(a) == _skeleton(b) and len(_skeleton(a)) >= 2:
+    if _skeleton(a) == _skeleton(b) and len(_skeleton(a)) >= min_skeleton:
         return True
     return min(len(a), len(b)) >= 5 and _one_edit(a, b)
 
@@ -133,7 +133,9 @@ def canonicalise(mentions: Sequence[tuple[str, str]], vocab: Mapping[str, int] |
 
 
 def _find_rep(key: tuple[str, ...], reps: list[tuple[str, ...]], typ: str, freq: Counter):
-    same = [r for r in reps if len(r) == len(key) and all(words_match(a, b) for a, b in zip(r, key))]
+    # in a multi-word name the other words back up a one-letter skeleton (هي/هوي)
+    short = 1 if len(key) > 1 else 2
+    same = [r for r in reps if len(r) == len(key) and all(words_match(a, b, short) for a, b in zip(r, key))]
     if same:
         return same[0]
     if typ == "PERS" and key:

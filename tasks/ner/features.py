@@ -11,6 +11,7 @@ well above 20k tokens/s on one core.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -22,7 +23,7 @@ from camel_tools.utils.normalize import (
 )
 
 # Bump when the features change: a model is only valid with its feature set.
-FEATURE_VERSION = "3"
+FEATURE_VERSION = "4"
 
 # Persian/Urdu letter forms that show up in Arabic news (تسنیم), invisible marks.
 _EXTRA = str.maketrans({
@@ -145,18 +146,21 @@ class Gazetteer:
     def __init__(self, entries: dict[str, Iterable[str]]):
         # type -> set of tuples of keys; first key -> max length
         self.phrases: dict[tuple[str, ...], set[str]] = {}
-        self.max_len = 1
         for typ, names in entries.items():
             for name in names:
                 key = tuple(gaz_key(w) for w in name.split())
                 if not key or not all(key):
                     continue
                 self.phrases.setdefault(key, set()).add(typ)
-                self.max_len = max(self.max_len, len(key))
         self.words: dict[str, set[str]] = {}
+        lengths: dict[str, set[int]] = {}
         for key, types in self.phrases.items():
+            lengths.setdefault(key[0], set()).add(len(key))
             for w in key:
                 self.words.setdefault(w, set()).update(types)
+        # first word -> phrase lengths starting with it, longest first
+        self.lengths = {w: sorted(ls, reverse=True) for w, ls in lengths.items()}
+        self.marks = {key: sorted(types) for key, types in self.phrases.items()}
 
     @classmethod
     def load(cls, directory: Path) -> "Gazetteer":
@@ -169,8 +173,8 @@ class Gazetteer:
         i = 0
         while i < n:
             best = 0
-            for ln in range(min(self.max_len, n - i), 0, -1):
-                types = self.phrases.get(tuple(keys[i:i + ln]))
+            for ln in self.lengths.get(keys[i], ()):
+                types = self.marks.get(tuple(keys[i:i + ln])) if i + ln <= n else None
                 if types:
                     best = ln
                     for t in types:
@@ -239,7 +243,17 @@ class FeatureExtractor:
         self._cache[tok] = hit
         return hit
 
-    def sentence(self, tokens: Sequence[str]) -> list[list[str]]:
+    def keys(self, tokens: Sequence[str]) -> list[str]:
+        """The clitic-free normalised form of each token (documents' memory key)."""
+        return [self._token(t)[2] for t in tokens]
+
+    def sentence(self, tokens: Sequence[str], extra: Sequence[Sequence[str]] | None = None) -> list[list[str]]:
+        """CRF features for one sentence; ``extra`` adds features per token
+        (the second pass adds :func:`doc_features`): see :func:`with_extra`."""
+        base = self._sentence(tokens)
+        return base if extra is None else with_extra(base, extra)
+
+    def _sentence(self, tokens: Sequence[str]) -> list[list[str]]:
         info = [self._token(t) for t in tokens]
         keys = [i[2] for i in info]
         gaz = self.gaz.match(keys)
@@ -263,3 +277,56 @@ class FeatureExtractor:
                 f.append("bg+1=" + keys[i] + "|" + keys[i + 1])
             out.append(f)
         return out
+
+
+def with_extra(base: Sequence[list[str]], extra: Sequence[Sequence[str]]) -> list[list[str]]:
+    """Per-token features ``base`` plus ``extra`` (new lists; base unchanged)."""
+    return [f + list(x) for f, x in zip(base, extra)]
+
+
+# ---------------------------------------------------------------- second pass
+DOC_WINDOW = 15  # sentences either side that count as "the document"
+
+
+def doc_features(keys: Sequence[Sequence[str]], tags: Sequence[Sequence[str]],
+                 window: int = DOC_WINDOW) -> list[list[list[str]]]:
+    """Second-pass features from first-pass tags: the token's own first-pass
+    tag and those of its neighbours, and how the *other* occurrences of the
+    same word (same clitic-free key) within ``window`` sentences were tagged.
+    Names repeat within an article: this spreads a confident reading of a
+    name to its less clear mentions."""
+    per_sent: list[Counter] = []
+    for ks, ts in zip(keys, tags):
+        c: Counter = Counter()
+        for k, t in zip(ks, ts):
+            if len(k) > 1:
+                c[(k, t[2:] if t != "O" else "O")] += 1
+        per_sent.append(c)
+    n = len(keys)
+    win: Counter = Counter()
+    for j in range(min(window + 1, n)):
+        win.update(per_sent[j])
+    out: list[list[list[str]]] = []
+    for i, (ks, ts) in enumerate(zip(keys, tags)):
+        if i - window - 1 >= 0:
+            win.subtract(per_sent[i - window - 1])
+        if i + window < n and i > 0:
+            win.update(per_sent[i + window])
+        feats: list[list[str]] = []
+        m = len(ks)
+        for j, (k, t) in enumerate(zip(ks, ts)):
+            f = ["p1=" + t, "p1-1=" + (ts[j - 1] if j else "^"), "p1+1=" + (ts[j + 1] if j + 1 < m else "$")]
+            if len(k) > 1:
+                own = t[2:] if t != "O" else "O"
+                for typ in _DOC_TYPES:
+                    cnt = win.get((k, typ), 0) - (typ == own)
+                    if cnt > 0:
+                        f.append("d=" + typ)
+                        if cnt > 1:
+                            f.append("d2=" + typ)
+            feats.append(f)
+        out.append(feats)
+    return out
+
+
+_DOC_TYPES = ("PERS", "LOC", "ORG", "MISC", "O")

@@ -1,0 +1,108 @@
+"""NER benchmark: dev-split quality and single-core speed of the entities step.
+
+    python bench/bench_ner.py [--corpus DIR] [--speed-sentences N]
+
+Quality: the ANERcorp dev split (last 10% of train.txt, held out from the
+shipped model) is fed through ``EntityStep`` the way the outside evaluation
+does it: tokens joined by spaces, one sentence per line; entities compared by
+exact character span and type. Two settings: the whole dev split as one
+document, and each sentence as its own document (no document context).
+
+Speed: tokens per second of the whole step (tokenise, features, two CRF
+passes, canonicalise) on one core (wall clock, and per CPU second, which
+other load on a shared machine disturbs less), with a cold feature cache, over documents
+of 30 sentences from ANERcorp; model loading is timed separately.
+Writes ``bench/results/ner.json``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from newsflow.document import Document  # noqa: E402
+from tasks import entities  # noqa: E402
+from tasks.ner import MAIN_TYPES, as_document, find_corpus, read_conll, score_spans, split_dev  # noqa: E402
+
+
+def _docs(sents, per_doc):
+    """Documents of ``per_doc`` sentences, one per line, with gold char spans."""
+    return [as_document(sents[i:i + per_doc]) for i in range(0, len(sents), per_doc)]
+
+
+def quality(step, sents, per_doc):
+    docs = _docs(sents, per_doc)
+    pred = []
+    for text, _ in docs:
+        d = step.process(Document.from_content(text, "anercorp-dev", language="ar"))
+        pred.append({(e.start, e.end, e.type) for e in d.entities})
+    return score_spans([g for _, g in docs], pred)
+
+
+def speed(sents, per_doc):
+    entities.load_backend.cache_clear()
+    t0 = time.perf_counter()
+    step = entities.EntityStep("offline")
+    step.backend  # noqa: B018 - loads the model
+    load = time.perf_counter() - t0
+    docs = [Document.from_content(text, "bench", language="ar") for text, _ in _docs(sents, per_doc)]
+    tokens = sum(len(toks) for toks, _ in sents)
+    t0, c0 = time.perf_counter(), time.process_time()
+    for d in docs:
+        step.process(d)
+    secs, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return {"tokens": tokens, "docs": len(docs), "seconds": round(secs, 3), "cpu_seconds": round(cpu, 3),
+            "tokens_per_second": round(tokens / secs), "tokens_per_cpu_second": round(tokens / cpu),
+            "model_load_seconds": round(load, 3)}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--corpus")
+    ap.add_argument("--speed-sentences", type=int, default=2000,
+                    help="ANERcorp sentences to time the step on (default 2000, ~60k tokens)")
+    args = ap.parse_args(argv)
+    corpus = find_corpus(args.corpus)
+    if corpus is None:
+        print("ANERcorp not found (data/anercorp/ or ../shared/data/anercorp/; or --corpus)", file=sys.stderr)
+        return 2
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core
+    sents = read_conll(corpus / "train.txt")
+    _, dev = split_dev(sents)
+
+    spd = speed(sents[:args.speed_sentences], 30)
+    step = entities.EntityStep("offline")
+    as_doc = quality(step, dev, len(dev))
+    per_sentence = quality(step, dev, 1)
+
+    print(f"dev split: {len(dev)} sentences, exact character spans")
+    print(f"{'':<18} {'one document':^22} {'sentence per doc':^22}")
+    print(f"{'type':<18} {'P':>6} {'R':>7} {'F1':>7}  {'P':>6} {'R':>7} {'F1':>7}  {'gold':>5}")
+    for k in (*MAIN_TYPES, "MISC", "overall", "overall_with_misc"):
+        a, b = as_doc[k], per_sentence[k]
+        print(f"{k:<18} {a['precision']:>6.3f} {a['recall']:>7.3f} {a['f1']:>7.3f}  "
+              f"{b['precision']:>6.3f} {b['recall']:>7.3f} {b['f1']:>7.3f}  {a['support']:>5}")
+    print(f"speed: {spd['tokens_per_second']} tokens/s wall, {spd['tokens_per_cpu_second']} tokens/CPU-s, "
+          f"one core ({spd['tokens']} tokens, "
+          f"{spd['docs']} docs, {spd['seconds']} s; model load {spd['model_load_seconds']} s)")
+
+    out = {"benchmark": "ner", "backend": step.backend.name, "model": step.backend.model,
+           "dev_sentences": len(dev), "dev_one_document": as_doc, "dev_sentence_per_document": per_sentence,
+           "speed_single_core": spd, "python": platform.python_version(), "machine": platform.machine()}
+    path = ROOT / "bench" / "results" / "ner.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {path.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

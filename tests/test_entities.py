@@ -1,0 +1,170 @@
+"""Entities step: seeds, offsets, languages, backend choice, ANERcorp dev floor."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from newsflow.document import Document
+from tasks import entities
+from tasks.entities import UNSUPPORTED_REASON, BackendUnavailable, EntityStep, choose_backend
+from tasks.ner import as_document, find_corpus, read_conll, score_spans, split_dev
+from tasks.ner.canonical import canonical_key, canonicalise
+from tasks.ner.features import tokenize
+
+ROOT = Path(__file__).resolve().parents[1]
+GOLD = json.loads((ROOT / "tests" / "gold" / "seeds.json").read_text(encoding="utf-8"))["documents"]
+
+
+@pytest.fixture(scope="module")
+def step():
+    return EntityStep("offline")
+
+
+@pytest.fixture(scope="module")
+def seed_docs(step):
+    out = {}
+    for name in GOLD:
+        text = (ROOT / "seeds" / name).read_text(encoding="utf-8")
+        out[name] = step.process(Document.from_content(text, name))
+    return out
+
+
+def _by_text(doc):
+    found: dict[str, dict[str, set[str]]] = {}
+    for e in doc.entities:
+        found.setdefault(e.text, {}).setdefault(e.type, set()).add(e.canonical)
+    return found
+
+
+def _missing(seed_docs):
+    missing = []
+    for name, gold in GOLD.items():
+        found = _by_text(seed_docs[name])
+        missing += [(name, g["text"], g["type"]) for g in gold["entities"] if g["type"] not in found.get(g["text"], {})]
+    return missing
+
+
+def test_seed_entities_recall_floor(seed_docs):
+    total = sum(len(g["entities"]) for g in GOLD.values())
+    missing = _missing(seed_docs)
+    # measured with the shipped model: see .notes/entities.md; the goal is all of them
+    assert (total - len(missing)) / total >= 0.60, missing
+
+
+@pytest.mark.xfail(reason="the offline CRF still misses some seed entities (listed in the failure)", strict=False)
+def test_every_seed_entity_found_with_its_type(seed_docs):
+    assert _missing(seed_docs) == []
+
+
+@pytest.mark.parametrize("name", sorted(GOLD))
+def test_seed_variants_share_a_canonical(name):
+    """Canonicalisation alone, on the gold mention texts of one document."""
+    for g in GOLD[name]["entities"]:
+        variants = [g["text"], *g.get("same_as", [])]
+        canon = canonicalise([(v, g["type"]) for v in variants])
+        assert len(set(canon)) == 1, (g, canon)
+
+
+def test_variants_found_in_seeds_share_a_canonical(seed_docs):
+    for name, gold in GOLD.items():
+        found = _by_text(seed_docs[name])
+        for g in gold["entities"]:
+            forms = [f for f in (g["text"], *g.get("same_as", [])) if g["type"] in found.get(f, {})]
+            canon = set().union(*(found[f][g["type"]] for f in forms)) if forms else set()
+            assert len(canon) <= 1, (name, g, canon)
+
+
+def test_canonical_is_stable_across_documents():
+    # the same person in two documents, spelled two ways, with a proclitic once
+    a = canonicalise([("كيم جونغ أون", "PERS"), ("بيونغ يانغ", "LOC")])
+    b = canonicalise([("كيم جونج اون", "PERS"), ("بيونج يانج", "LOC"), ("لبيونج يانج", "LOC")])
+    assert a[0] == b[0] and a[1] == b[1] == b[2]
+    assert canonical_key("سيرغي شويغو", "PERS") == canonical_key("سيرجي شويجو", "PERS")
+    # a short surname joins the full name; a name starting with a clitic letter keeps it
+    c = canonicalise([("فلاديمير بوتين", "PERS"), ("وبوتين", "PERS"), ("بوتين", "PERS")])
+    assert len(set(c)) == 1 and c[0].startswith("فلاديمير")
+
+
+def test_offsets_exact_and_sorted(seed_docs):
+    for doc in seed_docs.values():
+        assert doc.entities
+        for e in doc.entities:
+            assert doc.text[e.start:e.end] == e.text
+            assert e.type in ("PERS", "LOC", "ORG", "MISC") and e.canonical
+        starts = [e.start for e in doc.entities]
+        assert starts == sorted(starts)
+        assert doc.provenance["entities"]["backend"] == "offline-crf"
+        assert doc.provenance["entities"]["supported"] is True
+
+
+def test_tokenize_offsets_split_punctuation():
+    text = 'قال "بوتين"، في موسكو. ق.م. 30% (كييف)'
+    toks = tokenize(text)
+    assert all(text[s:e] == t for t, s, e in toks)
+    assert [t for t, _, _ in toks] == ["قال", '"', "بوتين", '"', "،", "في", "موسكو", ".", "ق.م.", "30%",
+                                       "(", "كييف", ")"]
+
+
+def test_clitic_token_is_one_span(step):
+    """ANERcorp tags a clitic-carrying token whole: spans follow space tokens."""
+    doc = step.process(Document.from_content("التقى الرئيس الروسي فلاديمير بوتين في موسكو .", "t", language="ar"))
+    for e in doc.entities:
+        assert (e.start == 0 or doc.text[e.start - 1] == " ") and (e.end == len(doc.text) or doc.text[e.end] == " ")
+    assert ("فلاديمير بوتين", "PERS") in {(e.text, e.type) for e in doc.entities}
+
+
+def test_non_arabic_document_has_no_entities(step):
+    doc = step.process(Document.from_content("Vladimir Putin met Kim Jong Un in Pyongyang on Friday.", "en"))
+    assert doc.entities == []
+    prov = doc.provenance["entities"]
+    assert prov["supported"] is False and prov["reason"] == UNSUPPORTED_REASON
+
+
+def test_language_field_wins_over_script(step):
+    doc = step.process(Document.from_content("بوتين في موسكو", "x", language="fa"))
+    assert doc.entities == [] and doc.provenance["entities"]["supported"] is False
+
+
+def test_odd_input_does_not_raise(step):
+    for text in ("", "   \n", "...", "١٢٣ ٤٥٦", "\u200f\u200f", "بوتين" * 500):
+        doc = step.process(Document.from_content(text, "odd"))
+        assert all(doc.text[e.start:e.end] == e.text for e in doc.entities)
+
+
+def test_backend_selection(tmp_path, monkeypatch):
+    monkeypatch.setenv("CAMELTOOLS_DATA", str(tmp_path))
+    monkeypatch.delenv(entities.BACKEND_ENV, raising=False)
+    assert choose_backend() == "offline"  # camel's data not installed here
+    assert choose_backend("offline") == "offline"
+    with pytest.raises(BackendUnavailable, match="not installed"):
+        choose_backend("camel")
+    monkeypatch.setenv(entities.BACKEND_ENV, "camel")
+    with pytest.raises(BackendUnavailable):
+        EntityStep()
+    monkeypatch.setenv(entities.BACKEND_ENV, "bert")
+    with pytest.raises(ValueError, match="auto, offline, camel"):
+        choose_backend()
+    # once camel-tools' NER data is in place, auto prefers it
+    model = tmp_path / "data" / "ner" / "arabert"
+    model.mkdir(parents=True)
+    (model / "config.json").write_text("{}")
+    monkeypatch.setenv(entities.BACKEND_ENV, "auto")
+    assert choose_backend() == "camel"
+
+
+# Measured with the shipped model on the whole dev split (bench/bench_ner.py);
+# this slice is its last 150 sentences, so the floor leaves a margin.
+DEV_F1_FLOOR = 0.60
+
+
+def test_anercorp_dev_slice_f1_floor(step):
+    corpus = find_corpus()
+    if corpus is None:
+        pytest.skip("ANERcorp not present (data/anercorp/ or ../shared/data/anercorp/)")
+    _, dev = split_dev(read_conll(corpus / "train.txt"))
+    text, gold = as_document(dev[-150:])
+    doc = step.process(Document.from_content(text, "dev", language="ar"))
+    res = score_spans([gold], [{(e.start, e.end, e.type) for e in doc.entities}])
+    assert res["overall"]["f1"] >= DEV_F1_FLOOR, res
