@@ -107,14 +107,9 @@ def _pg_url(info, database: str = DATABASE) -> str:
 
 
 def _ensure_database(info) -> None:
-    import psycopg
+    from infra.services import database_url_for
 
-    with psycopg.connect(_pg_url(info, "postgres"), autocommit=True, connect_timeout=30) as conn:
-        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone() is None:
-            try:
-                conn.execute(f'CREATE DATABASE "{DATABASE}"')
-            except psycopg.errors.DuplicateDatabase:
-                pass
+    database_url_for(_pg_url(info, "postgres"), DATABASE, create=True)
 
 
 def start_postgres(home: Path) -> tuple[str, bool]:
@@ -129,15 +124,21 @@ def start_postgres(home: Path) -> tuple[str, bool]:
     from pgserver.postgres_server import PostgresServer
 
     pgdata.mkdir(exist_ok=True)
-    PostgresServer._instances.pop(pgdata, None)  # a handle to a server stopped by down()
-    try:
-        pgserver.get_server(pgdata, cleanup_mode=None)
-    except subprocess.TimeoutExpired:
-        pass  # pg_ctl's own 10 s wait is short on a busy machine: wait below
-    except subprocess.CalledProcessError as exc:
-        log = pgdata / "log"
-        tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-        raise EmbeddedError(f"could not start PostgreSQL in {pgdata}: {exc}\n{tail}") from exc
+    for attempt in (1, 2):
+        PostgresServer._instances.pop(pgdata, None)  # a handle to a server stopped by down()
+        try:
+            pgserver.get_server(pgdata, cleanup_mode=None)
+            break
+        except subprocess.TimeoutExpired:
+            break  # pg_ctl's own 10 s wait is short on a busy machine: wait below
+        except subprocess.CalledProcessError as exc:
+            time.sleep(1.0)
+            if _postmaster(pgdata) is not None:
+                break
+            if attempt == 2:  # one retry: a failed first start on a loaded machine is not final
+                log = pgdata / "log"
+                tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+                raise EmbeddedError(f"could not start PostgreSQL in {pgdata}: {exc}\nlog:\n{tail}") from exc
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while (info := _postmaster(pgdata)) is None:
         if time.monotonic() > deadline:

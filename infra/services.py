@@ -49,6 +49,11 @@ class Services:
         return Minio(self.s3_endpoint, access_key=self.s3_access_key, secret_key=self.s3_secret_key,
                      secure=self.s3_secure, region=self.s3_region)
 
+    def database_url_for(self, name: str, create: bool = True) -> str:
+        """The URL of another database on the same server (e.g. one for the Prefect
+        server), created if missing and `create` (needs CREATEDB on an external server)."""
+        return database_url_for(self.database_url, name, create=create)
+
     def env(self) -> dict[str, str]:
         """Environment variables that point another process at these same services."""
         out = {"NEWSFLOW_DATABASE_URL": self.database_url, "NEWSFLOW_S3_ENDPOINT": self.s3_endpoint,
@@ -65,6 +70,28 @@ class Services:
         return (f"Services(database_url={self.database_url!r}, s3_endpoint={self.s3_endpoint!r}, "
                 f"s3_bucket={self.s3_bucket!r}, embedded_database={self.embedded_database}, "
                 f"embedded_s3={self.embedded_s3})")
+
+
+def database_url_for(database_url: str, name: str, create: bool = True) -> str:
+    """`database_url` with its database swapped for `name` (URL or key=value form)."""
+    import psycopg
+    from psycopg import sql
+    from urllib.parse import urlsplit, urlunsplit
+
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise ValueError(f"database names here are plain identifiers, not {name!r}")
+    if "://" in database_url:
+        url = urlunsplit(urlsplit(database_url)._replace(path="/" + name))
+    else:
+        url = psycopg.conninfo.make_conninfo(database_url, dbname=name)
+    if create:
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+                try:
+                    conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+                except psycopg.errors.DuplicateDatabase:
+                    pass
+    return url
 
 
 def split_endpoint(endpoint: str, secure: bool) -> tuple[str, bool]:

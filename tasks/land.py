@@ -446,6 +446,13 @@ class Catalog:
             out["raw_key"] = raw
             yield out
 
+    def object_keys(self) -> Iterator[str]:
+        """Every object key a row points at (documents' clean and raw, quarantine raw)."""
+        sql = ("SELECT object_key FROM documents UNION ALL SELECT raw_key FROM documents "
+               "UNION ALL SELECT object_key FROM quarantine")
+        for (key,) in self._stream(sql, (), itersize=5000):
+            yield key
+
     def export_quarantine(self) -> Iterator[dict]:
         sql = ("SELECT id, source, reason, detail, object_key, bytes, run_id, created_at, updated_at "
                "FROM quarantine ORDER BY id")
@@ -474,6 +481,17 @@ class Lander:
     def close(self) -> None:
         self.catalog.close()
         self.lake.close()
+
+    def audit(self, limit: int = 100) -> dict[str, Any]:
+        """Rows against objects. `missing` (a row whose object is gone) must always be 0;
+        `orphans` (objects no row points at) are left by a crash between the two writes
+        and by batches in flight, and are overwritten by the re-run. Reads every key:
+        for maintenance, not for the hot path."""
+        objects = set(self.lake.keys())
+        referenced = set(self.catalog.object_keys())
+        missing, orphans = sorted(referenced - objects), sorted(objects - referenced)
+        return {"objects": len(objects), "referenced": len(referenced), "missing_count": len(missing),
+                "missing": missing[:limit], "orphan_count": len(orphans), "orphans": orphans[:limit]}
 
     def land_batch(self, docs: Sequence[Document], quarantined: Sequence[Quarantined] = (), run_id: str | None = None,
                    pipeline_version: str = "") -> dict[str, int]:
@@ -576,6 +594,11 @@ def export_documents(language: str | None = None, since: str | datetime | None =
 
 def export_quarantine() -> Iterator[dict]:
     return default_lander().catalog.export_quarantine()
+
+
+def audit(limit: int = 100) -> dict[str, Any]:
+    """Rows against objects: missing (must be 0) and orphan objects; see Lander.audit."""
+    return default_lander().audit(limit)
 
 
 def object_exists(key: str) -> bool:

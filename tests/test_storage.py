@@ -118,7 +118,8 @@ def test_two_processes_starting_at_once_share_one_server_of_each_kind(tmp_path):
                                   stderr=subprocess.PIPE, text=True) for _ in range(2)]
         outs = [p.communicate(timeout=180) for p in procs]
         for p, (out, err) in zip(procs, outs):
-            assert p.returncode == 0, err[-3000:]
+            log = home / "pg" / "log"
+            assert p.returncode == 0, err[-3000:] + (log.read_text(errors="replace")[-2000:] if log.exists() else "")
         first, second = (json.loads(out.strip().splitlines()[-1]) for out, _ in outs)
         assert first == second
         assert first[2] and first[3]
@@ -146,8 +147,7 @@ def test_migrations_reapply_as_noop_and_new_files_apply_in_order(services, tmp_p
         versions = [r[0] for r in rows(conn, "SELECT version FROM schema_migrations ORDER BY version")]
         assert versions[0] == "0001"
         conn.execute("DROP DATABASE IF EXISTS migtest")
-        conn.execute("CREATE DATABASE migtest")
-    url = services.database_url.replace("/newsflow?", "/migtest?")
+    url = services.database_url_for("migtest")
     # a fresh database, a later migration dropped in by file name, and two processes racing
     mig = tmp_path / "migrations"
     mig.mkdir()
@@ -179,6 +179,11 @@ def test_migrations_reapply_as_noop_and_new_files_apply_in_order(services, tmp_p
                           "WHERE table_name = 'documents' AND column_name = 'extra'")[0][0] == 1
     with psycopg.connect(services.database_url, autocommit=True) as conn:
         conn.execute("DROP DATABASE migtest")
+    # another database on the same server (what a Prefect server would use)
+    other = services.database_url_for("nf_other")
+    assert services.database_url_for("nf_other") == other
+    with psycopg.connect(other) as conn:
+        assert conn.execute("SELECT current_database()").fetchone()[0] == "nf_other"
 
 
 # --------------------------------------------------------------------------- landing
@@ -308,12 +313,16 @@ def test_crash_after_objects_leaves_no_row_and_rerun_lands_everything_once(db, w
     assert len(list(lake.keys("clean/"))) == 60  # the objects were written ...
     assert rows(db, "SELECT count(*) FROM documents")[0][0] == 0  # ... and no row points anywhere
     assert rows(db, "SELECT count(*) FROM entities")[0][0] == 0
+    report = land.audit()
+    assert (report["missing_count"], report["orphan_count"]) == (0, 120)
 
     counts = land.land_batch(docs, [], pipeline_version="v1")
     assert counts["inserted"] == 60
     assert rows(db, "SELECT count(*), count(DISTINCT id) FROM documents")[0] == (60, 60)
     for object_key, raw_key in rows(db, "SELECT object_key, raw_key FROM documents"):
         assert lake.exists(object_key) and lake.exists(raw_key)
+    report = land.audit()
+    assert (report["objects"], report["missing_count"], report["orphan_count"]) == (120, 0, 0)
 
 
 def test_error_inside_transaction_rolls_back_the_whole_batch(db, monkeypatch):
@@ -393,3 +402,24 @@ def test_landing_throughput_batch_of_500(db, capsys):
         print(f"\nlanding: {', '.join(f'{f:.0f}' for f in figures)} docs/s (new, batches of 500); "
               f"{relanding:.0f} docs/s re-landing unchanged")
     assert min(figures) > 20  # loose floor: the machine is shared
+
+
+def test_external_services_from_env_are_used_as_is(clean_storage, tmp_path):
+    """Production path: NEWSFLOW_DATABASE_URL + NEWSFLOW_S3_* point at running servers
+    (here the embedded ones, as MinIO and an external PostgreSQL would be); nothing is started."""
+    services = clean_storage
+    home = tmp_path / "unused-home"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSFLOW_")}
+    env.update(services.env(), NEWSFLOW_HOME=str(home), NEWSFLOW_S3_ENDPOINT="http://" + services.s3_endpoint,
+               NEWSFLOW_S3_BUCKET="external-bucket")
+    code = ("import json\nfrom infra.services import services\nfrom tasks import land\n"
+            "from tests.test_storage import make_docs\nsvc = services()\n"
+            "counts = land.land_batch(make_docs(3, start=777), [], pipeline_version='ext')\n"
+            "print(json.dumps([svc.embedded_database, svc.embedded_s3, svc.s3_endpoint, svc.s3_secure, "
+            "counts['landed'], land.audit()['missing_count']]))")
+    proc = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == [False, False, services.s3_endpoint, False, 3, 0]
+    assert not (home / "pg").exists() and not (home / "s3.json").exists()
+    assert services.minio().bucket_exists("external-bucket")
