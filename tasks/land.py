@@ -80,10 +80,17 @@ def _content_type(key: str) -> str:
     return "application/octet-stream"
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _scrub(value: Any) -> Any:
-    """PostgreSQL text and jsonb cannot hold NUL; drop it (object and row stay identical)."""
+    """Make a value storable in PostgreSQL text/jsonb and valid JSON: drop NUL, replace
+    lone surrogates with U+FFFD, NaN/infinity with null. Applied before the object is
+    written, so the object and the row stay identical."""
     if isinstance(value, str):
-        return value.replace("\x00", "")
+        return _SURROGATE.sub("\ufffd", value.replace("\x00", ""))
+    if isinstance(value, float):
+        return value if value == value and value not in (float("inf"), float("-inf")) else None
     if isinstance(value, dict):
         return {_scrub(k): _scrub(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -92,7 +99,20 @@ def _scrub(value: Any) -> Any:
 
 
 def _dumps(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str)
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str, allow_nan=False)
+
+
+def _encode_json(data: dict) -> tuple[dict, str, bytes]:
+    """(data, JSON text, UTF-8 bytes), scrubbed only when it has to be."""
+    try:
+        text = _dumps(data)
+        if "\\u0000" not in text:
+            return data, text, text.encode("utf-8")
+    except (ValueError, UnicodeEncodeError):
+        pass
+    data = _scrub(data)
+    text = _dumps(data)
+    return data, text, text.encode("utf-8")
 
 
 # --------------------------------------------------------------------------- prepared rows
@@ -104,6 +124,7 @@ class _Prepared:
     clean_bytes: bytes
     sha: str
     raw: bytes
+    raw_ext: str
     raw_key: str
     clean_key: str
     row: tuple
@@ -121,12 +142,7 @@ QUARANTINE_COLUMNS = ("id", "source", "reason", "detail", "object_key", "bytes",
 
 
 def _prepare(doc: Document, pipeline_version: str, run_id: str | None) -> _Prepared:
-    data = doc.to_json()
-    text = _dumps(data)
-    if "\\u0000" in text:
-        data = _scrub(data)
-        text = _dumps(data)
-    clean_bytes = text.encode("utf-8")
+    data, text, clean_bytes = _encode_json(doc.to_json())
     raw = doc.raw if doc.raw is not None else doc.content.encode("utf-8", "surrogateescape")
     rkey, ckey = raw_key(doc.id, doc.raw_ext), clean_key(doc.id)
     row = (doc.id, data["source"], ckey, rkey, hashlib.sha256(clean_bytes).hexdigest(), data["title"], data["text"],
@@ -141,7 +157,8 @@ def _prepare(doc: Document, pipeline_version: str, run_id: str | None) -> _Prepa
         entities.append((doc.id, i, e["start"], e["end"], e["text"], e["type"], cid, e.get("score")))
     dates = [(doc.id, i, d["start"], d["end"], d["text"], d.get("value"), d["granularity"], bool(d.get("relative")),
               d.get("calendar") or "gregorian", d.get("hijri")) for i, d in enumerate(data["dates"])]
-    return _Prepared(doc.id, data, clean_bytes, row[4], raw, rkey, ckey, row, entities, dates, list(canon.values()))
+    return _Prepared(doc.id, data, clean_bytes, row[4], raw, _ext(doc.raw_ext, ".bin"), rkey, ckey, row, entities,
+                     dates, list(canon.values()))
 
 
 def _dedupe(items: Iterable, key) -> list:
@@ -497,9 +514,11 @@ class Lander:
                    pipeline_version: str = "") -> dict[str, int]:
         """Land documents and quarantine records. Returns counts:
         landed (rows inserted or changed), inserted, updated, unchanged (identical row
-        already there), quarantined, objects_written, entities, dates."""
-        total = {"landed": 0, "inserted": 0, "updated": 0, "unchanged": 0, "quarantined": 0, "objects_written": 0,
-                 "entities": 0, "dates": 0}
+        already there), quarantined (records given + documents refused), rejected
+        (documents PostgreSQL refused, quarantined as `error:land`), objects_written,
+        entities, dates."""
+        total = {"landed": 0, "inserted": 0, "updated": 0, "unchanged": 0, "quarantined": 0, "rejected": 0,
+                 "objects_written": 0, "entities": 0, "dates": 0}
         docs = _dedupe(docs, lambda d: d.id)
         quarantined = _dedupe(quarantined, lambda q: q.id)
         for i in range(0, max(len(docs), len(quarantined), 1), TXN_DOCS):
@@ -530,11 +549,51 @@ class Lander:
             puts.append((key, q.raw))
             q_rows.append((q.id, _scrub(q.source), _scrub(q.reason), _scrub(q.detail or ""), key, len(q.raw), run_id))
         self.lake.put_many(puts)  # all objects first ...
-        counts = self.catalog.write_batch(to_write, q_rows) if (to_write or q_rows) else {}  # ... then rows
+        counts, rejected = self._write(to_write, q_rows, run_id)  # ... then rows
         inserted, updated = counts.get("inserted", 0), counts.get("updated", 0)
         return {"landed": inserted + updated, "inserted": inserted, "updated": updated,
-                "unchanged": unchanged + counts.get("unchanged_rows", 0), "quarantined": len(q_rows),
-                "objects_written": len(puts), "entities": counts.get("entities", 0), "dates": counts.get("dates", 0)}
+                "unchanged": unchanged + counts.get("unchanged_rows", 0), "quarantined": len(q_rows) + rejected,
+                "rejected": rejected, "objects_written": len(puts) + rejected, "entities": counts.get("entities", 0),
+                "dates": counts.get("dates", 0)}
+
+    def _write(self, to_write: list[_Prepared], q_rows: list[tuple], run_id: str | None) -> tuple[dict, int]:
+        """Write the rows in one transaction. If PostgreSQL refuses the data of some
+        document (not a connection problem), write them one by one and quarantine the
+        refused ones with reason `error:land`, so one bad document does not sink the batch.
+        Returns (counts, number of documents refused)."""
+        import psycopg
+
+        if not (to_write or q_rows):
+            return {}, 0
+        try:
+            return self.catalog.write_batch(to_write, q_rows), 0
+        except psycopg.OperationalError:  # connection-level: not the data's fault
+            raise
+        except psycopg.DatabaseError:
+            if not to_write:
+                raise
+        total: dict[str, int] = {}
+        refused: list[Quarantined] = []
+        for p in to_write:
+            try:
+                counts = self.catalog.write_batch([p], [])
+            except psycopg.OperationalError:
+                raise
+            except psycopg.DatabaseError as exc:
+                detail = f"{type(exc).__name__}: {exc}".strip()[:2000]
+                refused.append(Quarantined(source=p.doc_json["source"], reason="error:land", detail=detail,
+                                           raw=p.raw, raw_ext=p.raw_ext))
+                continue
+            for k, v in counts.items():
+                total[k] = total.get(k, 0) + v
+        extra = []
+        for q in refused:
+            key = quarantine_key(q.id, q.raw_ext)
+            extra.append((q.id, _scrub(q.source), q.reason, _scrub(q.detail), key, len(q.raw), run_id))
+        self.lake.put_many([(row[4], q.raw) for row, q in zip(extra, refused)])
+        if q_rows or extra:
+            self.catalog.write_batch([], q_rows + extra)
+        return total, len(refused)
 
 
 # --------------------------------------------------------------------------- module API (one Lander per process)

@@ -254,6 +254,25 @@ def test_text_with_nul_characters_lands(db):
     assert text == "خبر عاجل من بيروت"
 
 
+def test_unstorable_values_are_scrubbed_and_a_refused_document_is_quarantined_not_the_batch(db):
+    from tasks import land
+
+    docs = make_docs(30)
+    docs[3].language_score = float("nan")  # not valid JSON: becomes null
+    docs[4].title = "عنوان \udc80 مكسور"  # lone surrogate (surrogateescape decoding): becomes U+FFFD
+    docs[5].entities[0].end = 2**40  # PostgreSQL refuses it (integer out of range)
+    counts = land.land_batch(docs, [], pipeline_version="v1")
+    assert (counts["landed"], counts["rejected"], counts["quarantined"]) == (29, 1, 1)
+    assert rows(db, "SELECT count(*) FROM documents")[0][0] == 29
+    assert rows(db, "SELECT language_score, doc->'language_score' FROM documents WHERE id = %s", docs[3].id)[0] == (
+        None, None)
+    assert rows(db, "SELECT title FROM documents WHERE id = %s", docs[4].id)[0][0] == "عنوان \ufffd مكسور"
+    (qid, source, reason, detail, key), = rows(db, "SELECT id, source, reason, detail, object_key FROM quarantine")
+    assert (source, reason) == (docs[5].source, "error:land") and "out of range" in detail
+    assert land.default_lander().lake.get(key) == docs[5].raw
+    assert land.audit()["missing_count"] == 0
+
+
 def test_concurrent_overlapping_batches_land_each_document_exactly_once(db):
     from tasks import land
 
