@@ -51,7 +51,8 @@ from newsflow.pipeline import Step
 DATA_DIR = Path(__file__).resolve().parent / "data" / "lang"
 
 # ---------------------------------------------------------------- parameters
-SAMPLE_CHARS = 480  # langdetect/lingua never see more than this per judgement
+SAMPLE_CHARS = 256  # langdetect/lingua never see more than this per judgement
+LD_TRIALS = 3  # langdetect trials (default 7); seeded, so fewer trials only cost variance we measured
 SAMPLE_WINDOWS = 4  # a long group is sampled as this many evenly spaced windows
 MIN_LETTERS = 3  # fewer letters than this in the whole document -> und
 SURE_LETTERS = 60  # langdetect alone is trusted only on at least this many letters
@@ -124,15 +125,16 @@ FUNCTION_WORDS: dict[str, frozenset[str]] = {k: frozenset(v.split()) for k, v in
     "ur": "کے میں کی ہے اور سے کا کو نے پر ہیں یہ",
 }.items()}
 
-_URLISH = re.compile(
-    r"(?:https?://|ftp://|www\.)\S+|\S+@\S+\.\S+|@\w+"
-    r"|\b[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|info|io|gov|edu|co|ru|ir|ae|sa|eg|uk|de|fr|tr|pk)\b\S*",
-    re.IGNORECASE)
+_URL = re.compile(r"\S*://\S*|www\.\S+", re.IGNORECASE)  # only run when "://" or "www." occurs
+_AT = re.compile(r"\S*@\S*")  # e-mail addresses and @handles (only run when "@" occurs)
+_TLD = "com|org|net|info|io|gov|edu|co|ru|ir|ae|sa|eg|uk|de|fr|tr|pk"
+_HAS_DOMAIN = re.compile(r"\.(?:%s)\b" % _TLD, re.IGNORECASE)
+_DOMAIN = re.compile(r"\S+\.(?:%s)\b\S*" % _TLD, re.IGNORECASE)
 # deleted outright: Arabic harakat, Hebrew points, tatweel, combining marks, joiners, bidi marks
 _STRIP = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0591-\u05c7\u0640"
                     "\u0300-\u036f\u200b\u200d-\u200f\u202a-\u202e\u2066-\u2069\ufeff\u00ad]")
 # everything that is not a letter (Indic/SE-Asian vowel signs kept) -> space
-_JUNK = re.compile(r"[^\w\s\u0900-\u0963\u0966-\u0dff\u0e00-\u0eff\u1000-\u109f]|[\d_]")
+_JUNK = re.compile(r"[^\w\s\u0900-\u0963\u0966-\u0dff\u0e00-\u0eff\u1000-\u109f]|[\d_]|\u200c")
 _SPACES = re.compile(r"\s+")
 _LINES = re.compile(r"\s*\n\s*")
 
@@ -146,13 +148,16 @@ _ONLY = {
 
 
 def clean_text(text: str) -> str:
-    """Letters and single spaces only; newlines kept (they separate paragraphs)."""
+    """Letters and spaces only; newlines kept (they separate paragraphs)."""
     text = unicodedata.normalize("NFKC", text)
-    text = _URLISH.sub(" ", text)
+    if "://" in text or "www." in text or "WWW." in text:
+        text = _URL.sub(" ", text)
+    if "@" in text:
+        text = _AT.sub(" ", text)
+    if _HAS_DOMAIN.search(text):
+        text = _DOMAIN.sub(" ", text)
     text = _STRIP.sub("", text)
-    text = text.replace("\u200c", " ")
-    text = _JUNK.sub(" ", text)
-    return text
+    return _JUNK.sub(" ", text)
 
 
 @lru_cache(maxsize=16384)
@@ -173,8 +178,9 @@ def script_counts(text: str) -> Counter:
     return out
 
 
-def bounded_sample(text: str, limit: int = SAMPLE_CHARS, windows: int = SAMPLE_WINDOWS) -> str:
+def bounded_sample(text: str, limit: int | None = None, windows: int = SAMPLE_WINDOWS) -> str:
     """At most ``limit`` characters: the text itself, or evenly spaced word-aligned windows."""
+    limit = SAMPLE_CHARS if limit is None else limit
     if len(text) <= limit:
         return text
     size = limit // windows
@@ -282,6 +288,7 @@ def _langdetect_probs(script: str, text: str, primary: frozenset[str]) -> dict[s
 
     factory = _langdetect_factory(script)
     detector = factory.create()
+    detector.n_trial = LD_TRIALS
     detector.set_prior_map({c: math.exp(_log_prior(c, primary)) for c in SCRIPT_CANDIDATES[script]})
     detector.append(text)
     try:
@@ -374,12 +381,22 @@ def judge(text: str, script: str, primary: frozenset[str] = frozenset(PRIMARY)) 
 
 
 # ---------------------------------------------------------------- document
+@lru_cache(maxsize=1)
+def _function_word_index() -> dict[str, tuple[str, ...]]:
+    index: dict[str, list[str]] = {}
+    for lang, words in FUNCTION_WORDS.items():
+        for w in words:
+            index.setdefault(w, []).append(lang)
+    return {w: tuple(langs) for w, langs in index.items()}
+
+
 def _function_word_votes(words: list[str]) -> Counter:
+    index = _function_word_index()
     votes: Counter = Counter()
     for w in words:
-        for lang, fw in FUNCTION_WORDS.items():
-            if w in fw:
-                votes[lang] += 1
+        langs = index.get(w)
+        if langs:
+            votes.update(langs)
     return votes
 
 
@@ -389,10 +406,13 @@ def detect(text: str, primary: frozenset[str] = frozenset(PRIMARY)) -> dict[str,
         text = "" if text is None else str(text)
     cleaned = clean_text(text)
     paragraphs = [p for p in (_SPACES.sub(" ", line).strip() for line in _LINES.split(cleaned)) if p]
-    para_scripts = [script_counts(p) for p in paragraphs]
-    totals: Counter = Counter()
-    for c in para_scripts:
-        totals.update(c)
+    totals = script_counts(cleaned)
+    if len(totals) == 1 and sum(totals.values()) == sum(len(p) - p.count(" ") for p in paragraphs):
+        # one script only (the common case): no per-paragraph script census needed
+        only_script = next(iter(totals))
+        para_scripts = [{only_script: len(p) - p.count(" ")} for p in paragraphs]
+    else:
+        para_scripts = [script_counts(p) for p in paragraphs]
     n_letters = sum(totals.values())
     if n_letters == 0:
         reason = "empty" if not text.strip() else "no_letters"
@@ -411,7 +431,7 @@ def detect(text: str, primary: frozenset[str] = frozenset(PRIMARY)) -> dict[str,
         parts = []  # (paragraph index, this script's text of the paragraph)
         for i, p in enumerate(paragraphs):
             if para_scripts[i].get(script):
-                only = _ONLY.get(script)
+                only = _ONLY.get(script) if len(para_scripts[i]) > 1 else None
                 parts.append((i, _SPACES.sub(" ", only.sub(" ", p)).strip() if only else p))
         group_text = " ".join(t for _, t in parts)
         g = judge(group_text, script, primary)
