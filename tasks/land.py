@@ -31,6 +31,7 @@ import re
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterable, Iterator, Sequence
@@ -305,49 +306,61 @@ def _retry_once(method):
         try:
             return method(self, *args, **kwargs)
         except psycopg.OperationalError:
-            self._drop_connection()
+            self._discard_idle()  # after a restart every idle connection is dead too
             return method(self, *args, **kwargs)
 
     return wrapper
 
 
 class Catalog:
-    """PostgreSQL access. One per process; one connection per thread (autocommit,
-    explicit transactions), so concurrent batch tasks do not share a transaction."""
+    """PostgreSQL access. One per process, shared by threads: each operation borrows a
+    connection (autocommit, explicit transactions) from a small pool, so concurrent
+    batch tasks never share a transaction and short-lived threads leak nothing."""
 
-    def __init__(self, database_url: str):
+    def __init__(self, database_url: str, max_idle: int = 4):
         self.database_url = database_url
-        self._local = threading.local()
-        self._all: list = []
-        self._all_lock = threading.Lock()
+        self.max_idle = max_idle
+        self._idle: list = []
+        self._lock = threading.Lock()
 
-    def connection(self):
+    def _connect(self):
         import psycopg
 
-        conn = getattr(self._local, "conn", None)
-        if conn is None or conn.closed or conn.broken:
-            conn = psycopg.connect(self.database_url, autocommit=True)
-            conn.execute(_STAGING)
-            self._local.conn = conn
-            with self._all_lock:
-                self._all.append(conn)
+        conn = psycopg.connect(self.database_url, autocommit=True)
+        conn.execute(_STAGING)
         return conn
 
-    def _drop_connection(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
+    @contextmanager
+    def connection(self):
+        """Borrow a connection; it goes back to the pool if healthy and idle."""
+        from psycopg.pq import TransactionStatus
+
+        conn = None
+        with self._lock:
+            while self._idle and conn is None:
+                candidate = self._idle.pop()
+                conn = None if candidate.closed or candidate.broken else candidate
+        if conn is None:
+            conn = self._connect()
+        try:
+            yield conn
+        finally:
+            healthy = not conn.closed and not conn.broken and conn.info.transaction_status == TransactionStatus.IDLE
+            with self._lock:
+                if healthy and len(self._idle) < self.max_idle:
+                    self._idle.append(conn)
+                    conn = None
+            if conn is not None:
+                conn.close()
+
+    def _discard_idle(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
             conn.close()
-            self._local.conn = None
-            with self._all_lock:
-                if conn in self._all:
-                    self._all.remove(conn)
 
     def close(self) -> None:
-        with self._all_lock:
-            for conn in self._all:
-                conn.close()
-            self._all.clear()
-        self._local = threading.local()
+        self._discard_idle()
 
     # -- reads
     @_retry_once
@@ -355,16 +368,18 @@ class Catalog:
         """id -> (doc_sha256, raw_key, pipeline_version) for the ids already landed."""
         if not ids:
             return {}
-        rows = self.connection().execute(
-            "SELECT id, doc_sha256, raw_key, pipeline_version FROM documents WHERE id = ANY(%s)", (list(ids),))
+        with self.connection() as conn:
+            rows = conn.execute("SELECT id, doc_sha256, raw_key, pipeline_version FROM documents "
+                                "WHERE id = ANY(%s)", (list(ids),)).fetchall()
         return {r[0]: (r[1], r[2], r[3]) for r in rows}
 
     @_retry_once
     def unchanged_ids(self, ids: Sequence[str], pipeline_version: str) -> set[str]:
         if not ids:
             return set()
-        rows = self.connection().execute(
-            "SELECT id FROM documents WHERE id = ANY(%s) AND pipeline_version = %s", (list(ids), pipeline_version))
+        with self.connection() as conn:
+            rows = conn.execute("SELECT id FROM documents WHERE id = ANY(%s) AND pipeline_version = %s",
+                                (list(ids), pipeline_version)).fetchall()
         return {r[0] for r in rows}
 
     # -- the batch write
@@ -373,8 +388,7 @@ class Catalog:
         """Upsert documents (with their entities and dates) and quarantine rows in one transaction."""
         counts = {"inserted": 0, "updated": 0, "unchanged_rows": 0, "entities": 0, "dates": 0, "quarantine_rows": 0}
         docs = sorted(docs, key=lambda p: p.id)
-        conn = self.connection()
-        with conn.transaction(), conn.cursor() as cur:
+        with self.connection() as conn, conn.transaction(), conn.cursor() as cur:
             changed: set[str] = set()
             if docs:
                 _copy(cur, "land_documents", DOC_COLUMNS, (p.row for p in docs))
@@ -413,26 +427,25 @@ class Catalog:
     @_retry_once
     def start_run(self, params: dict | None = None, flow_run_id: str | None = None) -> str:
         run_id = uuid.uuid4().hex
-        self.connection().execute(
-            "INSERT INTO runs (id, flow_run_id, params) VALUES (%s, %s, %s::jsonb)",
-            (run_id, flow_run_id, _dumps(_scrub(params or {}))))
+        with self.connection() as conn:
+            conn.execute("INSERT INTO runs (id, flow_run_id, params) VALUES (%s, %s, %s::jsonb)",
+                         (run_id, flow_run_id, _dumps(_scrub(params or {}))))
         return run_id
 
     @_retry_once
     def finish_run(self, run_id: str, status: str, counts: dict | None = None) -> None:
-        cur = self.connection().execute(
-            "UPDATE runs SET finished_at = now(), status = %s, counts = %s::jsonb WHERE id = %s",
-            (status, _dumps(_scrub(counts or {})), run_id))
-        if cur.rowcount == 0:  # a run started elsewhere (or never): record it anyway
-            self.connection().execute(
-                "INSERT INTO runs (id, status, counts, finished_at) VALUES (%s, %s, %s::jsonb, now()) "
-                "ON CONFLICT (id) DO NOTHING", (run_id, status, _dumps(_scrub(counts or {}))))
+        payload = _dumps(_scrub(counts or {}))
+        with self.connection() as conn:
+            # a run not started through start_run (or started elsewhere) is recorded anyway
+            conn.execute("INSERT INTO runs (id, status, counts, finished_at) VALUES (%s, %s, %s::jsonb, now()) "
+                         "ON CONFLICT (id) DO UPDATE SET finished_at = now(), status = EXCLUDED.status, "
+                         "counts = EXCLUDED.counts", (run_id, status, payload))
 
     @_retry_once
     def get_run(self, run_id: str) -> dict | None:
         import psycopg.rows
 
-        with self.connection().cursor(row_factory=psycopg.rows.dict_row) as cur:
+        with self.connection() as conn, conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
             return cur.execute("SELECT * FROM runs WHERE id = %s", (run_id,)).fetchone()
 
     # -- exports (streamed with a server-side cursor on a connection of their own)

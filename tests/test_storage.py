@@ -302,6 +302,14 @@ def test_concurrent_overlapping_batches_land_each_document_exactly_once(db):
                 )[0][0] == 0
     lake = land.default_lander().lake
     assert len(list(lake.keys("clean/"))) == 450 and len(list(lake.keys("raw/"))) == 450
+    # short-lived threads leave no connections behind (the catalog keeps a few idle ones)
+    for _ in range(10):
+        t = threading.Thread(target=land.unchanged_ids, args=([docs[0].id], "v1"))
+        t.start()
+        t.join()
+    others = rows(db, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                      "AND pid <> pg_backend_pid()")[0][0]
+    assert others <= land.default_lander().catalog.max_idle
 
 
 _CRASH = """
