@@ -435,6 +435,9 @@ def detect(text: str, primary: frozenset[str] = frozenset(PRIMARY)) -> dict[str,
                 parts.append((i, _SPACES.sub(" ", only.sub(" ", p)).strip() if only else p))
         group_text = " ".join(t for _, t in parts)
         g = judge(group_text, script, primary)
+        if script == "Han" and (totals.get("Kana") or totals.get("Hangul")):
+            # Japanese and Korean text also use Han characters
+            g["lang"] = "ja" if totals.get("Kana") else "ko"
         g["letters"] = totals[script]
         groups[script] = g
         for i, t in parts:

@@ -66,6 +66,11 @@ def test_word_pairs(step, text, lang):
     assert run(step, text).language == lang
 
 
+def test_han_with_kana_is_japanese(step):
+    doc = run(step, "東京都は今日、新しい地下鉄の路線を開通させると発表しました。")
+    assert doc.language == "ja" and doc.languages == {"ja": 1.0}
+
+
 def test_latin_script_is_not_restricted_to_the_ten(step):
     it = run(step, "Il governo ha approvato ieri sera la nuova legge sul lavoro e sulle pensioni.")
     nl = run(step, "De regering heeft gisteren een nieuwe wet over werk en pensioenen aangenomen.")
