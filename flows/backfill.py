@@ -226,9 +226,12 @@ def backfill(path: str | list[str], since: str | None = None, reprocess: bool = 
     Returns ingest's summary keys summed over the shards run now, plus shard counts."""
     from flows import artifacts
     from flows.ingest import QuarantineError
+    from infra.prefect_server import apply_secret_blocks
     from tasks import land
 
     logger = get_run_logger()
+    if (filled := apply_secret_blocks()):
+        logger.info("secrets from Prefect Secret blocks: %s", ", ".join(filled))
     paths = [path] if isinstance(path, str) else [str(p) for p in path]
     if shard_size < 1:
         raise ValueError("shard_size must be at least 1")

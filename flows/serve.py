@@ -94,6 +94,13 @@ def parse_s3_prefix(prefix: str, default_bucket: str) -> tuple[str, str]:
     return default_bucket, prefix.lstrip("/")
 
 
+def _secrets() -> None:
+    from infra.prefect_server import apply_secret_blocks
+
+    if (filled := apply_secret_blocks()):
+        get_run_logger().info("secrets from Prefect Secret blocks: %s", ", ".join(filled))  # names only
+
+
 def _ingest(paths: list[str], run_name: str, **params) -> dict:
     from flows.ingest import ingest, make_task_runner
 
@@ -131,6 +138,7 @@ def inbox(path: str | None = None, s3_prefix: str | None = None, format: str = "
     from newsflow.config import Settings
 
     logger = get_run_logger()
+    _secrets()
     params = {"format": format, "stages": stages, "reference_date": reference_date}
     summaries: list[dict] = []
     out: dict[str, Any] = {"files": 0, "objects": 0}
@@ -253,6 +261,7 @@ def reprocess(quarantined: bool = True, outdated: bool = True, reasons: str = "e
     from tasks import land
 
     logger = get_run_logger()
+    _secrets()
     stage_names = parse_stages(stages)
     version = pipeline_version(get_pipeline(stage_names))
     reason_list = [r.strip() for r in reasons.split(",") if r.strip()]

@@ -387,3 +387,36 @@ def server_env(settings: Settings) -> dict[str, str]:
     """PREFECT_API_URL of the running server, for a subprocess (empty if none runs)."""
     state = _read_state(settings.home)
     return {"PREFECT_API_URL": state["api_url"]} if _running(state) else {}
+
+
+# --------------------------------------------------------------------------- secrets from Prefect Secret blocks
+
+# Secret block name -> environment variable it fills (only when that variable is unset).
+SECRET_BLOCKS = {
+    "newsflow-database-url": "NEWSFLOW_DATABASE_URL",
+    "newsflow-s3-access-key": "NEWSFLOW_S3_ACCESS_KEY",
+    "newsflow-s3-secret-key": "NEWSFLOW_S3_SECRET_KEY",
+}
+
+
+def apply_secret_blocks(force: bool = False) -> list[str]:
+    """With NEWSFLOW_SECRET_BLOCKS=1 (or `force`), fill unset NEWSFLOW_* secrets from the
+    Prefect Secret blocks of SECRET_BLOCKS (create them in the UI under Blocks, or
+    ``Secret(value=...).save("newsflow-s3-secret-key")``). Returns the names of the
+    variables set; values are never logged or returned. Missing blocks are skipped."""
+    if not (force or os.environ.get("NEWSFLOW_SECRET_BLOCKS", "").lower() in ("1", "true", "yes")):
+        return []
+    set_now: list[str] = []
+    for block, var in SECRET_BLOCKS.items():
+        if os.environ.get(var):
+            continue
+        try:
+            from prefect.blocks.system import Secret
+
+            value = Secret.load(block).get()
+        except Exception:  # noqa: BLE001 - no such block (or no API): the environment decides
+            continue
+        if value:
+            os.environ[var] = str(value)
+            set_now.append(var)
+    return set_now
