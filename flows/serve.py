@@ -132,7 +132,8 @@ def _record_objects(bucket: str, objs: list[Any], run_id: str | None) -> None:
 def inbox(path: str | None = None, s3_prefix: str | None = None, format: str = "auto", stages: str | None = None,
           reference_date: str | None = None, min_age_seconds: float = 2.0, max_files: int = 5000) -> dict:
     """Land what is new in the inbox folder `path` and under `s3_prefix` ("prefix" in newsflow's
-    bucket, or "s3://bucket/prefix"). Returns {"files", "objects", "summaries": [...]}."""
+    bucket, or "s3://bucket/prefix"). Returns ingest's summary keys summed over what was new,
+    plus local_files / objects: how many inbox files and S3 objects this poll took."""
     from flows.backfill import merge_summaries
     from infra.services import services
     from newsflow.config import Settings
@@ -141,7 +142,7 @@ def inbox(path: str | None = None, s3_prefix: str | None = None, format: str = "
     _secrets()
     params = {"format": format, "stages": stages, "reference_date": reference_date}
     summaries: list[dict] = []
-    out: dict[str, Any] = {"files": 0, "objects": 0}
+    out: dict[str, Any] = {"local_files": 0, "objects": 0}
     if path:
         folder = Path(path)
         files = ready_files(folder, min_age_seconds, max_files) if folder.is_dir() else []
@@ -149,7 +150,7 @@ def inbox(path: str | None = None, s3_prefix: str | None = None, format: str = "
             logger.info("inbox %s: %d new file(s)", folder, len(files))
             summary = _ingest(files, f"inbox-{folder.name}-{len(files)}-files-{_stamp()}", **params)
             summaries.append(summary)
-            out["files"] = len(files)
+            out["local_files"] = len(files)
             out["moved"] = move_done(folder, files)
         else:
             logger.info("inbox %s: nothing new", folder)
@@ -173,9 +174,8 @@ def inbox(path: str | None = None, s3_prefix: str | None = None, format: str = "
             out["objects"] = len(objs)
         else:
             logger.info("inbox s3://%s/%s: nothing new", bucket, prefix)
-    out.update(merge_summaries(summaries) if summaries else {})
-    out["files"], out["objects"] = out.get("files", 0), out.get("objects", 0)
-    return out
+    merged = merge_summaries(summaries) if summaries else {}
+    return {**merged, **out}
 
 
 # --------------------------------------------------------------------------- reprocess

@@ -396,3 +396,31 @@ def test_reprocess_recovers_quarantined_error_inputs_and_outdated_documents(clea
     # nothing left to do: a second run finds nothing of these
     again = reprocess(stages=STAGES)
     assert again.get("recovered", 0) == 0
+
+
+def test_inbox_lands_new_s3_objects_once_and_local_files_move_to_done(services, prefect_api, tmp_path):
+    import io
+
+    from flows.serve import inbox
+
+    docs = _make_docs(tmp_path / "s3src", "s3inbox", 2)
+    ids = _doc_ids(docs)
+    client = services.minio()
+    for p in docs:
+        data = p.read_bytes()
+        client.put_object(services.s3_bucket, f"inbox-test/{p.name}", io.BytesIO(data), len(data))
+    local = tmp_path / "drop"
+    local_docs = _make_docs(local, "localinbox", 1)
+    os.utime(local_docs[0], (time.time() - 60, time.time() - 60))
+    first = inbox(path=str(local), s3_prefix="inbox-test/", stages=STAGES)
+    assert (first["local_files"], first["objects"], first["files"], first["landed"]) == (1, 2, 3, 3)
+    assert _landed(services, ids | _doc_ids([local / ".done" / local_docs[0].name])) == {
+        i: 1 for i in ids | _doc_ids([local / ".done" / local_docs[0].name])}
+    assert not local_docs[0].exists()
+    second = inbox(path=str(local), s3_prefix=f"s3://{services.s3_bucket}/inbox-test/", stages=STAGES)
+    assert (second["local_files"], second["objects"]) == (0, 0)  # nothing new: no ingest run
+    # an object whose content changes is read again
+    changed = docs[0].read_bytes() + "\nتصحيح.\n".encode()
+    client.put_object(services.s3_bucket, f"inbox-test/{docs[0].name}", io.BytesIO(changed), len(changed))
+    third = inbox(s3_prefix="inbox-test/", stages=STAGES)
+    assert (third["objects"], third["landed"]) == (1, 1)
