@@ -139,7 +139,14 @@ def _pg_bindir() -> Path:
             sharedir = Path(subprocess.run([str(bindir / "pg_config"), "--sharedir"], capture_output=True,
                                            text=True, check=True).stdout.strip())
         else:
-            out = subprocess.run(["pg_config", "--bindir", "--sharedir"], capture_output=True, text=True,
+            import glob
+            import shutil
+
+            # pg_config on PATH, else the newest Debian/Ubuntu install (postgresql-NN without libpq-dev)
+            candidates = [shutil.which("pg_config")] + sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_config"),
+                                                               key=lambda p: int(p.split("/")[4]), reverse=True)
+            pg_config = next((c for c in candidates if c), "pg_config")
+            out = subprocess.run([pg_config, "--bindir", "--sharedir"], capture_output=True, text=True,
                                  check=True).stdout.split()
             bindir, sharedir = Path(out[0]), Path(out[1])
     except (OSError, subprocess.CalledProcessError, IndexError):
