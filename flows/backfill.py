@@ -107,17 +107,19 @@ def finished_shards(keys: list[str]) -> dict[str, dict]:
     return {k: s for k, s in rows}
 
 
-def mark_started(shard: Shard, backfill_key: str, flow_run_id: str | None = None) -> None:
+def mark_started(shard: Shard, backfill_key: str, flow_run_id: str | None = None) -> int:
+    """Record the shard as running; returns its attempt number (1 for the first)."""
     with _connect() as conn:
-        conn.execute(
+        return conn.execute(
             """INSERT INTO backfill_shards (shard_key, backfill_key, shard_index, files, bytes, first_path,
                                             last_path, status, attempts, flow_run_id, started_at)
                VALUES (%s, %s, %s, %s, %s, %s, %s, 'running', 1, %s, now())
                ON CONFLICT (shard_key) DO UPDATE SET status = 'running', attempts = backfill_shards.attempts + 1,
                    backfill_key = EXCLUDED.backfill_key, shard_index = EXCLUDED.shard_index,
-                   flow_run_id = EXCLUDED.flow_run_id, error = NULL, started_at = now(), finished_at = NULL""",
+                   flow_run_id = EXCLUDED.flow_run_id, error = NULL, started_at = now(), finished_at = NULL
+               RETURNING attempts""",
             (shard.key, backfill_key, shard.index, len(shard.paths), shard.bytes, shard.paths[0], shard.paths[-1],
-             flow_run_id))
+             flow_run_id)).fetchone()[0]
 
 
 def mark_finished(key: str, status: str, summary: dict | None = None, error: str | None = None,
@@ -194,22 +196,36 @@ def _run_subflow(shard: Shard, ingest_params: dict) -> tuple[dict, str | None]:
     return state.result(raise_on_failure=True), flow_run_id
 
 
+def run_summary(flow_run_id: str) -> dict | None:
+    """The summary an ingest flow run recorded in newsflow's `runs` table (deployment runs keep
+    no Prefect result: ingest does not persist results)."""
+    with _connect() as conn:
+        row = conn.execute("SELECT counts FROM runs WHERE flow_run_id = %s AND status = 'completed' "
+                           "ORDER BY finished_at DESC NULLS LAST LIMIT 1", (flow_run_id,)).fetchone()
+    return row[0] if row else None
+
+
 def _run_deployment(shard: Shard, ingest_params: dict, deployment: str, attempt: int) -> tuple[dict, str | None]:
+    """Run the shard as a run of `deployment`, created with the idempotency key of the shard: a
+    resumed backfill re-attaches to the run an interrupted one created (waiting for it if it is
+    still going) instead of starting another. A run that had failed gets a fresh key per attempt."""
     from prefect.deployments import run_deployment
 
+    name = f"shard-{shard.index:05d}-{shard.key[:8]}"
+    params = {"paths": shard.paths, **ingest_params}
     key = f"backfill-shard-{shard.key}"
-    flow_run = run_deployment(deployment, parameters={"paths": shard.paths, **ingest_params}, timeout=None,
-                              idempotency_key=key, flow_run_name=f"shard-{shard.index:05d}-{shard.key[:8]}",
-                              as_subflow=True)
-    if flow_run.state is not None and flow_run.state.is_final() and not flow_run.state.is_completed() and attempt:
-        # The idempotency key found a run that failed earlier: this attempt gets a fresh key.
-        flow_run = run_deployment(deployment, parameters={"paths": shard.paths, **ingest_params}, timeout=None,
-                                  idempotency_key=f"{key}-attempt-{attempt}",
-                                  flow_run_name=f"shard-{shard.index:05d}-{shard.key[:8]}", as_subflow=True)
+    flow_run = run_deployment(deployment, parameters=params, timeout=None, idempotency_key=key,
+                              flow_run_name=name, as_subflow=True)
+    if flow_run.state is not None and flow_run.state.is_final() and not flow_run.state.is_completed():
+        flow_run = run_deployment(deployment, parameters=params, timeout=None, idempotency_key=f"{key}-{attempt}",
+                                  flow_run_name=name, as_subflow=True)
     state = flow_run.state
     if state is None or not state.is_completed():
         raise RuntimeError(f"shard run {flow_run.name} ended {state.type.value if state else 'without a state'}")
-    return state.result(raise_on_failure=True), str(flow_run.id)
+    summary = run_summary(str(flow_run.id))
+    if summary is None:
+        raise RuntimeError(f"shard run {flow_run.name} completed but recorded no summary in the runs table")
+    return summary, str(flow_run.id)
 
 
 @flow(name="backfill", flow_run_name=_run_name, persist_result=False)
@@ -289,7 +305,7 @@ def backfill(path: str | list[str], since: str | None = None, reprocess: bool = 
                 counts["shards_left"] += 1
                 continue
             launched += 1
-            mark_started(shard, backfill_key)
+            attempt = mark_started(shard, backfill_key)
             if pool is None:
                 try:
                     outcome: Any = _run_subflow(shard, ingest_params)
@@ -299,7 +315,7 @@ def backfill(path: str | list[str], since: str | None = None, reprocess: bool = 
             else:
                 ctx = copy_context()  # the parent flow run, so shard runs show as its children
                 pending.append((shard, pool.submit(ctx.run, _run_deployment, shard, ingest_params, deployment,
-                                                   launched)))
+                                                   attempt)))
                 while len(pending) >= max(1, parallel):
                     _collect(pending.pop(0), record)
         for item in pending:

@@ -8,6 +8,7 @@ bounded; every test checks what landed in PostgreSQL and S3.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -73,6 +74,24 @@ def _env(services, prefect_api) -> dict:
                PREFECT_HOME=os.environ["PREFECT_HOME"], PYTHONUNBUFFERED="1",
                PYTHONPATH=os.pathsep.join([str(ROOT)] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else [])))
     return env
+
+
+@contextlib.contextmanager
+def _serving(env: dict, args: list[str], log_path: Path):
+    """`newsflow serve ARGS` in a subprocess (its own process group), stopped with SIGINT at the end."""
+    log = open(log_path, "w+")
+    proc = subprocess.Popen([sys.executable, "-m", "flows.serve", *args, "--no-server"], env=env, cwd=ROOT,
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        yield proc
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+        log.close()
 
 
 def _db(services):
@@ -192,11 +211,8 @@ def test_served_schedule_picks_up_a_dropped_file_and_lands_it(services, prefect_
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     env = _env(services, prefect_api)
-    cmd = [sys.executable, "-m", "flows.serve", "--inbox", str(inbox), "--interval", "3",
-           "--reprocess-interval", "0", "--stages", STAGES, "--no-server"]
-    log = open(tmp_path / "serve.log", "w+")
-    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
+    args = ["--inbox", str(inbox), "--interval", "3", "--reprocess-interval", "0", "--stages", STAGES]
+    with _serving(env, args, tmp_path / "serve.log") as proc:
         dropped = _make_docs(tmp_path / "staging", "served", 1)[0]
         ids = _doc_ids([dropped])
         target = inbox / "sub" / dropped.name
@@ -213,14 +229,6 @@ def test_served_schedule_picks_up_a_dropped_file_and_lands_it(services, prefect_
         assert _landed(services, ids) == {i: 1 for i in ids}
         assert not target.exists()
         assert re.search(r"Flow run 'inbox-inbox-\d{8}-\d{6}'", (tmp_path / "serve.log").read_text())
-    finally:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-        log.close()
 
 
 # --------------------------------------------------------------------------- concurrency
@@ -424,3 +432,48 @@ def test_inbox_lands_new_s3_objects_once_and_local_files_move_to_done(services, 
     client.put_object(services.s3_bucket, f"inbox-test/{docs[0].name}", io.BytesIO(changed), len(changed))
     third = inbox(s3_prefix="inbox-test/", stages=STAGES)
     assert (third["objects"], third["landed"]) == (1, 1)
+
+
+def test_backfill_shards_as_deployment_runs_reattach_by_idempotency_key(services, prefect_api, tmp_path):
+    """Scale-out mode: shards are runs of the served `ingest` deployment (any worker or serve
+    process can take them); a resumed backfill finds a shard's run by its idempotency key."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+
+    from flows.backfill import backfill
+
+    env = _env(services, prefect_api)
+    with _serving(env, ["--reprocess-interval", "0"], tmp_path / "serve.log") as proc, \
+            get_client(sync_client=True) as client:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                dep = client.read_deployment_by_name("ingest/ingest")
+                break
+            except Exception:  # noqa: BLE001 - not registered yet
+                assert time.monotonic() < deadline, "serve did not register ingest/ingest:\n" + \
+                    (tmp_path / "serve.log").read_text()[-3000:]
+                assert proc.poll() is None, (tmp_path / "serve.log").read_text()[-3000:]
+                time.sleep(0.5)
+        folder = tmp_path / "scaled"
+        ids = _doc_ids(_make_docs(folder, "scaled", 4))
+        first = backfill(str(folder), shard_size=2, deployment="ingest/ingest", parallel=2, stages=STAGES)
+        assert (first["shards"], first["shards_done"], first["landed"]) == (2, 2, 4)
+        assert _landed(services, ids) == {i: 1 for i in ids}
+        rows = _shards(services, first["backfill_key"])
+        for _i, _status, _attempts, flow_run_id in rows:
+            assert client.read_flow_run(flow_run_id).deployment_id == dep.id
+
+        def ingest_runs() -> int:
+            return len(client.read_flow_runs(deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[dep.id]))))
+
+        before = ingest_runs()
+        # a backfill that died after shard 0's run finished, before it recorded it
+        with _db(services) as conn:
+            conn.execute("UPDATE backfill_shards SET status = 'running' WHERE backfill_key = %s "
+                         "AND shard_index = 0", (first["backfill_key"],))
+        second = backfill(str(folder), shard_size=2, deployment="ingest/ingest", parallel=2, stages=STAGES)
+        assert (second["shards_done"], second["shards_skipped"]) == (1, 1)
+        after = _shards(services, first["backfill_key"])
+        assert after[0][3] == rows[0][3] and after[0][1] == "done"  # the same run, found by its key
+        assert ingest_runs() == before  # no second run of that shard
