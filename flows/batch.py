@@ -173,8 +173,14 @@ def process_paths(paths: list[str], *, format: str = "auto", stages: str | Itera
         counts = land.land_batch(result.documents, quarantined, run_id=run_id, pipeline_version=version)
         summary.seconds["land"] += time.perf_counter() - t
         summary.landed += counts["landed"]
-        summary.quarantined += len(quarantined)
+        # identical output on --reprocess comes back unchanged; rows PostgreSQL
+        # refused are quarantined inside land_batch (reason error:land)
+        summary.unchanged += counts.get("unchanged", 0)
+        rejected = counts.get("rejected", 0)
+        summary.quarantined += len(quarantined) + rejected
         summary.quarantined_by_reason.update(q.reason for q in quarantined)
+        if rejected:
+            summary.quarantined_by_reason["error:land"] += rejected
         t = time.perf_counter()
     return summary
 

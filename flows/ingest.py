@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import os
 import time
-from concurrent.futures import FIRST_COMPLETED
-from concurrent.futures import wait as futures_wait
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
 from prefect import flow, get_run_logger, task
+from prefect.futures import as_completed
 from prefect.runtime import flow_run as runtime_flow_run
 from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
@@ -58,10 +57,19 @@ def process_batch(index: int, paths: list[str], options: dict) -> dict:
     return {"index": index, "files": len(paths), "summary": summary}
 
 
-def _discover(paths: list[str], since: float | None) -> Iterator[str]:
+def _discover(paths: list[str], since: float | None, skipped: list | None = None) -> Iterator[str]:
+    """Files to read, streamed in sorted order. Files of unsupported types found
+    while walking folders are appended to `skipped` (reported, never silent)."""
     from tasks.read import discover
 
-    for p in discover(paths):
+    found = discover(paths)
+    yield from _filter_since(found, since)
+    if skipped is not None:
+        skipped.extend(str(p) for p in getattr(found, "skipped", []))
+
+
+def _filter_since(found, since: float | None) -> Iterator[str]:
+    for p in found:
         if since is not None:
             try:
                 if Path(p).stat().st_mtime <= since:
@@ -134,15 +142,25 @@ def ingest(paths: list[str], format: str = "auto", stages: str | None = None, re
             artifacts.progress_update(progress, files_done, total_files)
 
     try:
-        for index, batch in enumerate(chunked(_discover(paths, since_ts), batch_size)):
+        skipped: list[str] = []
+        for index, batch in enumerate(chunked(_discover(paths, since_ts, skipped), batch_size)):
             fut = process_batch.submit(index, batch, options)
             in_flight[fut] = index
             while len(in_flight) >= max_in_flight:
-                done, _ = futures_wait(list(in_flight), return_when=FIRST_COMPLETED)
-                collect(done)
+                collect([next(as_completed(list(in_flight)))])
         while in_flight:
-            done, _ = futures_wait(list(in_flight), return_when=FIRST_COMPLETED)
-            collect(done)
+            collect([next(as_completed(list(in_flight)))])
+        if skipped:
+            # record unsupported files as quarantined (no bytes kept), so nothing is silently dropped
+            from newsflow.document import Quarantined
+
+            records = [Quarantined(source=p, reason="unsupported",
+                                   detail="not a supported input type (.txt, .html/.htm, .json/.jsonl, .gz)",
+                                   raw_ext=Path(p).suffix or ".bin") for p in skipped]
+            land.land_batch([], records, run_id=run_id, pipeline_version="")
+            summary.quarantined += len(records)
+            summary.quarantined_by_reason["unsupported"] += len(records)
+            logger.warning("skipped %d unsupported file(s), recorded in quarantine", len(records))
         status = "completed"
     finally:
         if bar is not None:

@@ -159,6 +159,8 @@ def backfill(paths, fmt, stages, reference_date, batch_size, workers, task_runne
 
     if workers:
         os.environ["NEWSFLOW_WORKERS"] = str(workers)
+    # Prefect's ephemeral API server gets 20 s to start by default: too little on a loaded 2-core machine
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     from flows.ingest import QuarantineError, ingest, make_task_runner
 
     _ensure_services()
