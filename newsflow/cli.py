@@ -144,10 +144,13 @@ def inspect(paths, fmt, stages, reference_date, pretty, strict) -> None:
 @click.option("--since", metavar="DATE", help="Only files modified after this ISO date.")
 @click.option("--reprocess", is_flag=True, help="Process documents again even if already landed by this pipeline version.")
 @click.option("--strict", is_flag=True, help="Fail the run (exit 1) if any input is quarantined.")
+@click.option("--shard-size", type=click.IntRange(1), metavar="FILES",
+              help="Split a large backfill into shards of this many files, one ingest flow run each; finished "
+                   "shards are recorded, so re-running an interrupted backfill resumes where it stopped.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def backfill(paths, fmt, stages, reference_date, batch_size, workers, task_runner, since, reprocess, strict,
-             no_progress, as_json) -> None:
+             shard_size, no_progress, as_json) -> None:
     """Run the ingest flow over PATHS (files or folders) and land every document.
 
     Each document lands once in object storage (raw bytes under raw/, clean JSON
@@ -161,17 +164,31 @@ def backfill(paths, fmt, stages, reference_date, batch_size, workers, task_runne
         os.environ["NEWSFLOW_WORKERS"] = str(workers)
     # Prefect's ephemeral API server gets 20 s to start by default: too little on a loaded 2-core machine
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no internet: telemetry only logs errors
     from flows.ingest import QuarantineError, ingest, make_task_runner
 
     _ensure_services()
-    flow_fn = ingest.with_options(task_runner=make_task_runner(task_runner, workers))
+    if task_runner:
+        os.environ["NEWSFLOW_TASK_RUNNER"] = task_runner
     try:
+        if shard_size:
+            from flows.backfill import backfill as sharded
+
+            summary = sharded(path=list(paths), since=since, reprocess=reprocess, shard_size=shard_size,
+                              format=fmt, reference_date=reference_date, strict=strict, stages=stages,
+                              batch_size=batch_size)
+            return _finish(summary, as_json)
+        flow_fn = ingest.with_options(task_runner=make_task_runner(task_runner, workers))
         summary = flow_fn(paths=list(paths), format=fmt, stages=stages, reference_date=reference_date,
                           batch_size=batch_size, strict=strict, reprocess=reprocess, since=since,
                           show_progress=not no_progress and sys.stderr.isatty())
     except QuarantineError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
+    _finish(summary, as_json)
+
+
+def _finish(summary: dict, as_json: bool) -> None:
     if as_json:
         click.echo(_dump(summary))
     else:
@@ -179,6 +196,9 @@ def backfill(paths, fmt, stages, reference_date, batch_size, workers, task_runne
 
 
 def _print_summary(s: dict) -> None:
+    if "shards" in s:
+        click.echo(f"shards {s['shards']}: {s.get('shards_done', 0)} run now, {s.get('shards_skipped', 0)} already "
+                   f"done, {s.get('shards_failed', 0)} failed")
     click.echo(f"read {s['read']}  landed {s['landed']}  unchanged {s['unchanged']}  "
                f"quarantined {s['quarantined']}  ({s['docs_per_s']} docs/s, {s['seconds']} s)")
     if s.get("duplicates"):
