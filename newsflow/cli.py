@@ -278,7 +278,15 @@ def status() -> None:
     from infra import embedded
     from newsflow.config import Settings
 
-    click.echo(_dump(embedded.status(Settings.from_env())))
+    settings = Settings.from_env()
+    info = embedded.status(settings)
+    try:
+        from infra import prefect_server
+
+        info = {**info, "prefect": prefect_server.status(settings)}
+    except ImportError:
+        pass
+    click.echo(_dump(info))
 
 
 def main() -> None:
