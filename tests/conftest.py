@@ -22,7 +22,7 @@ import os
 
 import pytest
 
-TABLES = ("entities", "dates", "documents", "canonical_entities", "quarantine", "runs")
+TABLES = ("entities", "dates", "documents", "canonical_entities", "quarantine", "runs", "backfill_shards", "inbox_objects")
 
 
 @pytest.fixture(scope="session")
