@@ -81,7 +81,6 @@ _FOLD = str.maketrans({"\u0622": "\u0627", "\u0623": "\u0627", "\u0625": "\u0627
 _DIGIT_RUN = re.compile(r"\d+")
 
 
-@lru_cache(maxsize=65536)
 def line_key(text: str) -> str:
     """Fast key for comparing lines (repetition inside and across documents,
     cue phrases). It is called for every line of every document, so it uses
@@ -89,9 +88,27 @@ def line_key(text: str) -> str:
     (NFKC, invisible marks, look-alike letters, diacritics, alef/yaa/teh
     marbuta, case, punctuation) instead of camel-tools' per-character mapper;
     digits become ``0`` so "0 تعليق" and "12 تعليق" share a key.
+
+    Short lines (the ones that repeat: widgets, menus, credits) go through a
+    bounded cache; long lines (paragraphs, nearly always unique) do not, so a
+    long backfill does not fill memory with paragraphs it will never see again.
     """
     if not text:
         return ""
+    if len(text) <= _CACHED_LINE_LEN:
+        return _short_line_key(text)
+    return _line_key(text)
+
+
+_CACHED_LINE_LEN = 160
+
+
+@lru_cache(maxsize=16384)
+def _short_line_key(text: str) -> str:
+    return _line_key(text)
+
+
+def _line_key(text: str) -> str:
     s = clean_invisible(text).translate(_LOOKALIKE)
     s = _DIACRITICS.sub("", s).translate(_FOLD).casefold()
     s = _PUNCT.sub(" ", s)
