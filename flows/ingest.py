@@ -101,7 +101,11 @@ def ingest(paths: list[str], format: str = "auto", stages: str | None = None, re
     from flows import artifacts
     from tasks import land
 
+    from infra.prefect_server import apply_secret_blocks
+
     logger = get_run_logger()
+    if (filled := apply_secret_blocks()):  # NEWSFLOW_SECRET_BLOCKS=1: names are logged, never values
+        logger.info("secrets from Prefect Secret blocks: %s", ", ".join(filled))
     settings = Settings.from_env()
     batch_size = batch_size or settings.batch_size
     stage_names = parse_stages(stages)

@@ -477,3 +477,31 @@ def test_backfill_shards_as_deployment_runs_reattach_by_idempotency_key(services
         after = _shards(services, first["backfill_key"])
         assert after[0][3] == rows[0][3] and after[0][1] == "done"  # the same run, found by its key
         assert ingest_runs() == before  # no second run of that shard
+
+
+def test_secret_blocks_fill_unset_settings_and_values_are_never_logged(prefect_api, monkeypatch, caplog):
+    """With NEWSFLOW_SECRET_BLOCKS=1 a Prefect Secret block fills an unset NEWSFLOW_* secret
+    (a variable already set wins); only the variable's name is returned and logged."""
+    from prefect.blocks.system import Secret
+
+    from infra.prefect_server import apply_secret_blocks
+
+    value = "s3cr3t-" + os.urandom(6).hex()
+    Secret(value=value).save("newsflow-s3-secret-key", overwrite=True)
+    Secret(value="not-used-" + value).save("newsflow-s3-access-key", overwrite=True)
+    for var in ("NEWSFLOW_S3_SECRET_KEY", "NEWSFLOW_DATABASE_URL"):
+        monkeypatch.setenv(var, "recorded")  # so that teardown restores whatever was there
+        monkeypatch.delenv(var)
+    monkeypatch.setenv("NEWSFLOW_S3_ACCESS_KEY", "from-env")
+
+    monkeypatch.delenv("NEWSFLOW_SECRET_BLOCKS", raising=False)
+    assert apply_secret_blocks() == []  # off unless asked for
+    assert "NEWSFLOW_S3_SECRET_KEY" not in os.environ
+
+    monkeypatch.setenv("NEWSFLOW_SECRET_BLOCKS", "1")
+    with caplog.at_level("DEBUG"):
+        filled = apply_secret_blocks()
+    assert filled == ["NEWSFLOW_S3_SECRET_KEY"]
+    assert os.environ["NEWSFLOW_S3_SECRET_KEY"] == value
+    assert os.environ["NEWSFLOW_S3_ACCESS_KEY"] == "from-env"
+    assert value not in caplog.text and value not in " ".join(filled)
