@@ -47,8 +47,28 @@ def parse_since(since: str | None) -> float | None:
 
 
 def iter_items(paths: Iterable[str | Path], *, format: str = "auto", reference_date: str | None = None,
-               max_bytes: int | None = None) -> Iterator[Document | Quarantined]:
-    """Documents and quarantine records from files, folders or '-' (stdin), in input order."""
+               max_bytes: int | None = None, rename_sources: dict[str, str] | None = None
+               ) -> Iterator[Document | Quarantined]:
+    """Documents and quarantine records from files, folders or '-' (stdin), in input order.
+
+    `rename_sources` maps a local prefix to the name the user knows the input by
+    (the S3 inbox downloads objects to a temporary folder and records them as
+    s3://bucket/key); the rest of the source is kept."""
+    items = _iter_items(paths, format=format, reference_date=reference_date, max_bytes=max_bytes)
+    if not rename_sources:
+        yield from items
+        return
+    prefixes = sorted(rename_sources.items(), key=lambda kv: -len(kv[0]))
+    for item in items:
+        for local, public in prefixes:
+            if item.source.startswith(local):
+                item.source = public + item.source[len(local):]
+                break
+        yield item
+
+
+def _iter_items(paths: Iterable[str | Path], *, format: str, reference_date: str | None,
+                max_bytes: int | None) -> Iterator[Document | Quarantined]:
     from tasks import read
 
     for p in paths:
@@ -132,7 +152,7 @@ class BatchSummary:
 
 def process_paths(paths: list[str], *, format: str = "auto", stages: str | Iterable[str] | None = None,
                   reference_date: str | None = None, reprocess: bool = False, run_id: str | None = None,
-                  settings: Settings | None = None) -> BatchSummary:
+                  settings: Settings | None = None, rename_sources: dict[str, str] | None = None) -> BatchSummary:
     """Read, enrich and land every document under `paths`. Idempotent: a re-run
     lands nothing twice (content-hash ids, deterministic keys, upserts)."""
     from tasks import land
@@ -142,7 +162,8 @@ def process_paths(paths: list[str], *, format: str = "auto", stages: str | Itera
     version = pipeline_version(pipe)
     summary = BatchSummary()
     t = time.perf_counter()
-    items = iter_items(paths, format=format, reference_date=reference_date, max_bytes=settings.max_bytes)
+    items = iter_items(paths, format=format, reference_date=reference_date, max_bytes=settings.max_bytes,
+                       rename_sources=rename_sources)
     for chunk in chunked(items, CHUNK):
         summary.seconds["read"] += time.perf_counter() - t
         docs: list[Document] = []

@@ -92,11 +92,12 @@ def _run_name() -> str:
       task_runner=ThreadPoolTaskRunner(max_workers=int(os.environ.get("NEWSFLOW_WORKERS") or 2)))
 def ingest(paths: list[str], format: str = "auto", stages: str | None = None, reference_date: str | None = None,
            batch_size: int | None = None, strict: bool = False, reprocess: bool = False, since: str | None = None,
-           show_progress: bool = False) -> dict:
+           show_progress: bool = False, rename_sources: dict[str, str] | None = None) -> dict:
     """Read, clean, enrich and land every document under `paths` (files or folders).
 
     Returns a summary: read, landed, unchanged, quarantined (by reason), docs/s,
-    per-step counts and seconds, languages, top entities.
+    per-step counts and seconds, languages, top entities. `rename_sources` maps a
+    local folder prefix to the recorded source prefix (used by the S3 inbox).
     """
     from flows import artifacts
     from tasks import land
@@ -115,7 +116,7 @@ def ingest(paths: list[str], format: str = "auto", stages: str | None = None, re
               "reprocess": reprocess, "since": since}
     run_id = land.start_run(params, flow_run_id=str(runtime_flow_run.id) if runtime_flow_run.id else None)
     options = {"format": format, "stages": stage_names, "reference_date": reference_date,
-               "reprocess": reprocess, "run_id": run_id}
+               "reprocess": reprocess, "run_id": run_id, "rename_sources": rename_sources}
 
     started = time.perf_counter()
     total_files = sum(1 for _ in _discover(paths, since_ts)) if show_progress else None

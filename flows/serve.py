@@ -4,7 +4,8 @@
   local files (older than `min_age_seconds`, so a file still being written
   waits for the next poll) go through one `ingest` subflow run, then move to
   ``<inbox>/.done/`` (same relative path; `discover` skips hidden folders).
-  S3 objects are fetched to a temporary folder, ingested, and recorded with
+  S3 objects are fetched to a temporary folder, ingested under their
+  ``s3://bucket/key`` name (the source of their documents), and recorded with
   their ETag in ``inbox_objects`` (migration 0011), so an object is read again
   only if it changes. A poll with nothing new creates no ingest run.
 * ``reprocess`` re-runs the pipeline on stored raw bytes: quarantined inputs
@@ -168,7 +169,8 @@ def inbox(path: str | None = None, s3_prefix: str | None = None, format: str = "
                     dest.parent.mkdir(parents=True, exist_ok=True)
                     client.fget_object(bucket, o.object_name, str(dest))
                     local.append(str(dest))
-                summary = _ingest(local, f"inbox-s3-{len(local)}-objects-{_stamp()}", **params)
+                summary = _ingest(local, f"inbox-s3-{len(local)}-objects-{_stamp()}",
+                                  rename_sources={str(Path(tmp) / bucket) + "/": f"s3://{bucket}/"}, **params)
             summaries.append(summary)
             _record_objects(bucket, objs, summary.get("run_id"))
             out["objects"] = len(objs)

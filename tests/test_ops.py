@@ -425,6 +425,9 @@ def test_inbox_lands_new_s3_objects_once_and_local_files_move_to_done(services, 
     assert _landed(services, ids | _doc_ids([local / ".done" / local_docs[0].name])) == {
         i: 1 for i in ids | _doc_ids([local / ".done" / local_docs[0].name])}
     assert not local_docs[0].exists()
+    with _db(services) as conn:  # S3 documents keep their object's name, not the temporary download path
+        sources = {r[0] for r in conn.execute("SELECT source FROM documents WHERE id = ANY(%s)", (list(ids),))}
+    assert sources == {f"s3://{services.s3_bucket}/inbox-test/{p.name}" for p in docs}
     second = inbox(path=str(local), s3_prefix=f"s3://{services.s3_bucket}/inbox-test/", stages=STAGES)
     assert (second["local_files"], second["objects"]) == (0, 0)  # nothing new: no ingest run
     # an object whose content changes is read again
