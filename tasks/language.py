@@ -61,6 +61,11 @@ NOISE_LETTERS = 40  # a script group this small and ...
 NOISE_SHARE = 0.03  # ... this small a share of the letters is ignored as noise
 MIN_SHARE = 0.01  # languages below this share are left out of `languages`
 PARA_OWN_LETTERS = 40  # paragraphs at least this long may be judged on their own
+# A script group with less than this share of the document's letters (a Latin
+# university name in an Arabic article) is judged by langdetect alone: its exact
+# language only moves `languages` a little, and the second opinion would load
+# lingua's models for that script (about 700 MB for Latin) into every worker.
+MINORITY_SHARE = 0.2
 # Prior: the newsroom's primary languages get weight 1, every other candidate
 # OTHER_PRIOR. On sentences the prior changes nothing measurable; on word
 # pairs it removes most Spanish->Portuguese / English->Italian slips.
@@ -337,8 +342,12 @@ def _letter_scores(text: str) -> dict[str, float]:
     return {code: weight * sum(k * c[ch] for ch, k in counts.items()) for code, c in cues.items()}
 
 
-def judge(text: str, script: str, primary: frozenset[str] = frozenset(PRIMARY)) -> dict[str, Any]:
-    """Language of a single-script text. Returns {lang, raw, method, probs}."""
+def judge(text: str, script: str, primary: frozenset[str] = frozenset(PRIMARY),
+          second_opinion: bool = True) -> dict[str, Any]:
+    """Language of a single-script text. Returns {lang, raw, method, probs}.
+
+    With `second_opinion=False` (a minority script group of a document) only
+    langdetect (and, for Arabic script, the letter cues) decide."""
     if script in SCRIPT_LANGUAGE:
         lang = SCRIPT_LANGUAGE[script]
         if script == "Hebrew" and _YIDDISH.search(text):
@@ -358,6 +367,11 @@ def judge(text: str, script: str, primary: frozenset[str] = frozenset(PRIMARY)) 
             letters_says = _letter_scores(sample)
             if max(letters_says, key=letters_says.get) == top:
                 return {"lang": top, "raw": ld[top], "method": "langdetect+letters"}
+    if not second_opinion:
+        if not ld:
+            return {"lang": "und", "raw": 0.0, "method": "langdetect", "reason": "minority_undecided"}
+        top = max(ld, key=ld.get)
+        return {"lang": top, "raw": ld[top], "method": "langdetect-minority"}
     with _lock:
         lg = _lingua_probs(script, sample)
     cands = SCRIPT_CANDIDATES[script]
@@ -434,7 +448,7 @@ def detect(text: str, primary: frozenset[str] = frozenset(PRIMARY)) -> dict[str,
                 only = _ONLY.get(script) if len(para_scripts[i]) > 1 else None
                 parts.append((i, _SPACES.sub(" ", only.sub(" ", p)).strip() if only else p))
         group_text = " ".join(t for _, t in parts)
-        g = judge(group_text, script, primary)
+        g = judge(group_text, script, primary, second_opinion=totals[script] >= MINORITY_SHARE * n_letters)
         if script == "Han" and (totals.get("Kana") or totals.get("Hangul")):
             # Japanese and Korean text also use Han characters
             g["lang"] = "ja" if totals.get("Kana") else "ko"

@@ -160,3 +160,21 @@ def test_deterministic_across_processes_and_order():
         r = detect(texts[i])
         here[i] = [r["language"], r["score"], r["languages"]]
     assert results[0] == results[1] == [here[i] for i in range(len(texts))]
+
+
+def test_minority_script_group_gets_no_second_opinion(monkeypatch):
+    """A Latin name inside an Arabic article is judged by langdetect alone: the
+    second opinion would load lingua's Latin models (~700 MB) for a few words."""
+    from tasks import language
+
+    asked: list[str] = []
+    real = language._lingua_probs
+    monkeypatch.setattr(language, "_lingua_probs", lambda script, text: asked.append(script) or real(script, text))
+    arabic = ("قالت الجامعة في بيان نشرته اليوم إن البرنامج الجديد يستقبل الطلاب من مختلف الدول العربية "
+              "ويقدم دروسا في العلاقات الدولية والاقتصاد والتاريخ الحديث للمنطقة. ") * 3
+    r = detect(arabic + "\nInternational Relations Online Free University of Berlin\n" + arabic)
+    assert r["language"] == "ar"
+    assert "Latin" not in asked
+    # the same Latin text on its own (the majority) still gets the second opinion when langdetect is unsure
+    alone = detect("International Relations Online Free University of Berlin")
+    assert alone["language"] == "en" and "Latin" in asked
