@@ -70,12 +70,13 @@ def shard_key(paths: list[str], stats: list[tuple[int, int]], params_digest: str
     return h.hexdigest()[:32]
 
 
-def iter_shards(paths: list[str], shard_size: int, params_digest: str, since: str | None = None) -> Iterator[Shard]:
-    """Deterministic shards of the streamed walk (never the whole file list in memory)."""
-    from flows.batch import chunked, parse_since
-    from flows.ingest import _discover
+def iter_shards(paths: list[str], shard_size: int, params_digest: str, since: str | None = None,
+                skipped: list | None = None) -> Iterator[Shard]:
+    """Deterministic shards of the streamed walk (never the whole file list in memory).
+    Unsupported files met on the walk are appended to `skipped` at the end."""
+    from flows.batch import chunked, discover_inputs, parse_since
 
-    for index, chunk in enumerate(chunked(_discover(paths, parse_since(since)), shard_size)):
+    for index, chunk in enumerate(chunked(discover_inputs(paths, parse_since(since), skipped), shard_size)):
         stats = []
         for p in chunk:
             try:
@@ -241,6 +242,7 @@ def backfill(path: str | list[str], since: str | None = None, reprocess: bool = 
     run shards as runs of this deployment (e.g. "ingest/ingest"), `parallel` at once.
     Returns ingest's summary keys summed over the shards run now, plus shard counts."""
     from flows import artifacts
+    from flows.batch import record_unsupported
     from flows.ingest import QuarantineError
     from infra.prefect_server import apply_secret_blocks
     from tasks import land
@@ -293,7 +295,8 @@ def backfill(path: str | list[str], since: str | None = None, reprocess: bool = 
         pool = ThreadPoolExecutor(max_workers=max(1, parallel)) if deployment else None
         pending: list = []
         launched = 0
-        for shard in iter_shards(paths, shard_size, digest, since):
+        unsupported: list[str] = []
+        for shard in iter_shards(paths, shard_size, digest, since, unsupported):
             counts["shards"] += 1
             if shard.key in finished_shards([shard.key]):
                 counts["shards_skipped"] += 1
@@ -322,10 +325,18 @@ def backfill(path: str | list[str], since: str | None = None, reprocess: bool = 
             _collect(item, record)
         if pool is not None:
             pool.shutdown()
+        if unsupported:
+            counts["unsupported"] = record_unsupported(unsupported, run_id)
+            logger.warning("skipped %d unsupported file(s), recorded in quarantine", counts["unsupported"])
         status = "completed" if not failed else "failed"
     finally:
         elapsed = time.perf_counter() - started
         result = merge_summaries(parts)
+        if counts["unsupported"]:
+            result["quarantined"] = result.get("quarantined", 0) + counts["unsupported"]
+            by_reason = dict(result.get("quarantined_by_reason") or {})
+            by_reason["unsupported"] = by_reason.get("unsupported", 0) + counts["unsupported"]
+            result["quarantined_by_reason"] = by_reason
         result.update(run_id=run_id, seconds=round(elapsed, 3),
                       docs_per_s=round((result["landed"] + result["unchanged"]) / elapsed, 2) if elapsed else 0.0,
                       backfill_key=backfill_key, shards=counts["shards"], shards_done=counts["shards_done"],

@@ -82,6 +82,39 @@ def _iter_items(paths: Iterable[str | Path], *, format: str, reference_date: str
             yield from read.read_many([p], format=format, reference_date=reference_date, max_bytes=max_bytes)
 
 
+def discover_inputs(paths: list[str], since: float | None = None, skipped: list | None = None) -> Iterator[str]:
+    """Files to read under `paths`, streamed in sorted order (only those modified
+    after `since`, a timestamp, if given). Files of unsupported types found while
+    walking folders are appended to `skipped` once the walk is done, so the
+    caller can record them (see record_unsupported): never silently dropped."""
+    from tasks.read import discover
+
+    found = discover(paths)
+    for p in found:
+        if since is not None:
+            try:
+                if Path(p).stat().st_mtime <= since:
+                    continue
+            except OSError:
+                pass  # let the reader quarantine it as unreadable
+        yield str(p)
+    if skipped is not None:
+        skipped.extend(str(p) for p in getattr(found, "skipped", []))
+
+
+def record_unsupported(skipped: list[str], run_id: str | None) -> int:
+    """Record files of unsupported types as quarantined (reason `unsupported`, no
+    bytes kept). Idempotent: the same file gives the same quarantine id."""
+    from tasks import land
+
+    records = [Quarantined(source=p, reason="unsupported",
+                           detail="not a supported input type (.txt, .html/.htm, .json/.jsonl, .gz)",
+                           raw_ext=Path(p).suffix or ".bin") for p in skipped]
+    if records:
+        land.land_batch([], records, run_id=run_id, pipeline_version="")
+    return len(records)
+
+
 def chunked(items: Iterable, size: int) -> Iterator[list]:
     chunk: list = []
     for item in items:

@@ -12,14 +12,14 @@ import os
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
 
 from prefect import flow, get_run_logger, task
 from prefect.futures import as_completed
 from prefect.runtime import flow_run as runtime_flow_run
 from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
-from flows.batch import BatchSummary, chunked, get_pipeline, parse_since, pipeline_version, process_paths
+from flows.batch import (BatchSummary, chunked, discover_inputs, get_pipeline, parse_since, pipeline_version,
+                         process_paths, record_unsupported)
 from newsflow.config import Settings
 from newsflow.pipeline import parse_stages
 
@@ -55,28 +55,6 @@ def process_batch(index: int, paths: list[str], options: dict) -> dict:
     logger.info("batch %d: %d files, %d read, %d landed, %d unchanged, %d quarantined",
                 index, len(paths), summary.read, summary.landed, summary.unchanged, summary.quarantined)
     return {"index": index, "files": len(paths), "summary": summary}
-
-
-def _discover(paths: list[str], since: float | None, skipped: list | None = None) -> Iterator[str]:
-    """Files to read, streamed in sorted order. Files of unsupported types found
-    while walking folders are appended to `skipped` (reported, never silent)."""
-    from tasks.read import discover
-
-    found = discover(paths)
-    yield from _filter_since(found, since)
-    if skipped is not None:
-        skipped.extend(str(p) for p in getattr(found, "skipped", []))
-
-
-def _filter_since(found, since: float | None) -> Iterator[str]:
-    for p in found:
-        if since is not None:
-            try:
-                if Path(p).stat().st_mtime <= since:
-                    continue
-            except OSError:
-                pass  # let the reader quarantine it as unreadable
-        yield str(p)
 
 
 def _run_name() -> str:
@@ -119,7 +97,7 @@ def ingest(paths: list[str], format: str = "auto", stages: str | None = None, re
                "reprocess": reprocess, "run_id": run_id, "rename_sources": rename_sources}
 
     started = time.perf_counter()
-    total_files = sum(1 for _ in _discover(paths, since_ts)) if show_progress else None
+    total_files = sum(1 for _ in discover_inputs(paths, since_ts)) if show_progress else None
     progress = artifacts.progress_start(f"ingest of {', '.join(params['paths'])[:200]}")
     bar = None
     if show_progress:
@@ -148,7 +126,7 @@ def ingest(paths: list[str], format: str = "auto", stages: str | None = None, re
 
     try:
         skipped: list[str] = []
-        for index, batch in enumerate(chunked(_discover(paths, since_ts, skipped), batch_size)):
+        for index, batch in enumerate(chunked(discover_inputs(paths, since_ts, skipped), batch_size)):
             fut = process_batch.submit(index, batch, options)
             in_flight[fut] = index
             while len(in_flight) >= max_in_flight:
@@ -156,16 +134,10 @@ def ingest(paths: list[str], format: str = "auto", stages: str | None = None, re
         while in_flight:
             collect([next(as_completed(list(in_flight)))])
         if skipped:
-            # record unsupported files as quarantined (no bytes kept), so nothing is silently dropped
-            from newsflow.document import Quarantined
-
-            records = [Quarantined(source=p, reason="unsupported",
-                                   detail="not a supported input type (.txt, .html/.htm, .json/.jsonl, .gz)",
-                                   raw_ext=Path(p).suffix or ".bin") for p in skipped]
-            land.land_batch([], records, run_id=run_id, pipeline_version="")
-            summary.quarantined += len(records)
-            summary.quarantined_by_reason["unsupported"] += len(records)
-            logger.warning("skipped %d unsupported file(s), recorded in quarantine", len(records))
+            n = record_unsupported(skipped, run_id)
+            summary.quarantined += n
+            summary.quarantined_by_reason["unsupported"] += n
+            logger.warning("skipped %d unsupported file(s), recorded in quarantine", n)
         status = "completed"
     finally:
         if bar is not None:

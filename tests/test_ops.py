@@ -303,6 +303,22 @@ def test_interrupted_backfill_resumes_without_redoing_finished_shards(services, 
     assert (third["shards_done"], third["shards_skipped"]) == (1, 3)
 
 
+def test_sharded_backfill_records_unsupported_files_in_quarantine_once(services, prefect_api, tmp_path):
+    from flows.backfill import backfill
+
+    folder = tmp_path / "mixed"
+    files = _make_docs(folder, "unsupported", 3)
+    (folder / "scan.pdf").write_bytes(b"%PDF-1.4 not an article")
+    first = backfill(str(folder), shard_size=2, stages=STAGES)
+    assert (first["landed"], first["quarantined"], first["quarantined_by_reason"]) == (3, 1, {"unsupported": 1})
+    second = backfill(str(folder), shard_size=2, stages=STAGES)
+    assert second["shards_skipped"] == 2 and second["quarantined_by_reason"] == {"unsupported": 1}
+    with _db(services) as conn:
+        rows = conn.execute("SELECT reason FROM quarantine WHERE source = %s", (str(folder / "scan.pdf"),)).fetchall()
+    assert rows == [("unsupported",)]
+    assert _landed(services, _doc_ids(files)) == {i: 1 for i in _doc_ids(files)}
+
+
 def test_killed_backfill_resumes_and_lands_everything_once(services, prefect_api, tmp_path):
     """A real interruption: the backfill process is killed (SIGKILL) once a shard is done."""
     from flows.backfill import backfill
