@@ -85,21 +85,25 @@ class CleanStep(Step):
                 # trafilatura found no article: classify the flattened page instead
                 from tasks.clean_html import html_to_text
 
-                lines_text, mode = html_to_text(content), "html-lines"
+                lines_text, mode = html_to_text(content, html.tree), "html-lines"
             elif html is not None:
                 lines_text, mode = html.text, "html"
             else:
                 lines_text, mode = content.replace("\r\n", "\n").replace("\r", "\n"), "text"
+            if html is not None:
+                html.tree = None  # not kept for the whole batch
             gk = group_key(doc, html.url if html else None, html.site_name if html else None)
             prepared.append((doc, html, lines_text, mode, gk))
 
         # pass 2: lines recurring across documents of the same group
         cross: dict[str, frozenset[str]] = {}
         if self.cross_doc and len(docs) >= CROSS_DOC_MIN_DOCS:
-            groups: dict[str, list[set[str]]] = {}
+            texts: dict[str, list[str]] = {}
             for _, _, text, _, gk in prepared:
-                groups.setdefault(gk, []).append(candidate_keys(text))
-            cross = {gk: cross_doc_keys(ks) for gk, ks in groups.items()}
+                texts.setdefault(gk, []).append(text)
+            # a group smaller than CROSS_DOC_MIN_DOCS can have no such line: skip its keys
+            cross = {gk: cross_doc_keys([candidate_keys(t) for t in ts])
+                     for gk, ts in texts.items() if len(ts) >= CROSS_DOC_MIN_DOCS}
 
         # pass 3: classify and fill the document
         for doc, html, text, mode, gk in prepared:

@@ -25,8 +25,8 @@ NEUTRAL = "0"  # digits fold to "0" in line keys; they never decide alone
 class CueSet:
     # first token -> list of (phrase tokens, reason), longest first
     phrases: dict[str, list[tuple[tuple[str, ...], str]]] = field(default_factory=dict)
-    # lead-in phrases (prefix match)
-    prefixes: list[tuple[tuple[str, ...], str]] = field(default_factory=list)
+    # lead-in phrases (prefix match), by first token, longest first
+    prefixes: dict[str, list[tuple[tuple[str, ...], str]]] = field(default_factory=dict)
     count: int = 0
 
     def add(self, reason: str, phrase: str) -> None:
@@ -40,14 +40,13 @@ class CueSet:
             return
         self.count += 1
         if lead:
-            self.prefixes.append((toks, reason))
+            self.prefixes.setdefault(toks[0], []).append((toks, reason))
         else:
             self.phrases.setdefault(toks[0], []).append((toks, reason))
 
     def finish(self) -> "CueSet":
-        for lst in self.phrases.values():
+        for lst in (*self.phrases.values(), *self.prefixes.values()):
             lst.sort(key=lambda p: -len(p[0]))
-        self.prefixes.sort(key=lambda p: -len(p[0]))
         return self
 
     def match(self, tokens: list[str], raw: str = "") -> tuple[str | None, float]:
@@ -62,16 +61,20 @@ class CueSet:
         stripped = raw.lstrip(" \t-–—ـ|•·*>»")
         if stripped.startswith("©"):
             return "copyright", 1.0
-        for toks, reason in self.prefixes:
-            if tuple(tokens[: len(toks)]) == toks and len(tokens) <= 20:
-                return reason, 1.0
+        if tokens and len(tokens) <= 20:
+            for toks, reason in self.prefixes.get(tokens[0], ()):
+                if tuple(tokens[: len(toks)]) == toks:
+                    return reason, 1.0
+        phrases = self.phrases
+        if not any(t in phrases for t in tokens):  # most lines: no cue starts anywhere
+            return None, 0.0
         covered = [t == NEUTRAL or (len(t) == 1 and not t.isalpha()) for t in tokens]
         weight: dict[str, int] = {}
         i = 0
         n = len(tokens)
         while i < n:
             best = None
-            for toks, reason in self.phrases.get(tokens[i], ()):
+            for toks, reason in phrases.get(tokens[i], ()):
                 if tuple(tokens[i: i + len(toks)]) == toks:
                     best = (toks, reason)
                     break

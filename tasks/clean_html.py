@@ -28,9 +28,28 @@ EXTRACT_OPTIONS = dict(
     date_extraction_params={"extensive_search": False, "original_date": True},
 )
 
-_PUBLISHED_META = re.compile(
-    r"""(?:article:published_time|datePublished|pubdate|publish[-_]?date|dc\.date\.issued)["']?\s*"""
-    r"""(?:content\s*=|:|=)\s*["']\s*(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2})""", re.I)
+# "article:published_time" content="2024-06-19T08:30", "datePublished": "2024-06-19 08:30", ...
+# Found with str.find on the lowered head of the page: one case-insensitive
+# regex over 100 KB of markup cost ~4 ms a page.
+_PUBLISHED_KEYS = ("article:published_time", "datepublished", "pubdate", "publishdate", "publish-date",
+                   "publish_date", "dc.date.issued")
+_PUBLISHED_VALUE = re.compile(  # matched on the lowered text
+    r"""["']?\s*(?:content\s*=|:|=)\s*["']\s*(\d{4}-\d{2}-\d{2})[t ](\d{2}:\d{2})""")
+
+
+def published_time(html: str, limit: int = 200_000) -> tuple[str, str] | None:
+    """(date, HH:MM) of the first published-time meta or JSON-LD value in the page."""
+    low = html[:limit].lower()
+    best = None
+    for key in _PUBLISHED_KEYS:
+        i = low.find(key)
+        while i >= 0 and (best is None or i < best[0]):
+            m = _PUBLISHED_VALUE.match(low, i + len(key))
+            if m:
+                best = (i, m.group(1), m.group(2))
+                break
+            i = low.find(key, i + 1)
+    return (best[1], best[2]) if best else None
 
 
 @dataclass
@@ -45,6 +64,7 @@ class HtmlResult:
     language: str | None = None
     ok: bool = True
     extra: dict = field(default_factory=dict)
+    tree: object = field(default=None, repr=False)  # the parsed page (trafilatura worked on a copy)
 
 
 def _light_metadata(tree, url: str | None, date_params: dict) -> dict:
@@ -102,6 +122,7 @@ def extract_html(html: str, url: str | None = None) -> HtmlResult:
         res.ok = False
         res.extra["error"] = f"{type(exc).__name__}: {exc}"[:300]
         return res
+    res.tree = tree
     res.text = (doc.text if doc is not None else "") or ""
     res.title = meta["title"] or None
     res.published = meta["date"] or None
@@ -110,9 +131,9 @@ def extract_html(html: str, url: str | None = None) -> HtmlResult:
     res.url = meta["url"] or url
     res.hostname = meta["hostname"]
     if res.published and len(res.published) == 10:
-        m = _PUBLISHED_META.search(html[:200_000])
-        if m and m.group(1) == res.published:
-            res.published = f"{m.group(1)}T{m.group(2)}"
+        hit = published_time(html)
+        if hit and hit[0] == res.published:
+            res.published = f"{hit[0]}T{hit[1]}"
     return res
 
 _BLOCK_TAGS = frozenset("""address article aside blockquote body br dd details dialog div dl dt fieldset figcaption
@@ -121,14 +142,18 @@ title button option label""".split())
 _SKIP_TAGS = frozenset("script style noscript template svg iframe head".split())
 
 
-def html_to_text(html: str) -> str:
-    """Flatten a page to one block per line (what a text dump of it looks like)."""
+def html_to_text(html: str, tree=None) -> str:
+    """Flatten a page to one block per line (what a text dump of it looks like).
+    ``tree``: the page already parsed (``HtmlResult.tree``), to skip a second parse."""
     import lxml.html
 
-    try:
-        root = lxml.html.fromstring(html.encode("utf-8") if isinstance(html, str) else html)
-    except Exception:  # noqa: BLE001 - unparsable: strip tags crudely
-        return re.sub(r"<[^>]+>", "\n", html)
+    if tree is not None:
+        root = tree
+    else:
+        try:
+            root = lxml.html.fromstring(html.encode("utf-8") if isinstance(html, str) else html)
+        except Exception:  # noqa: BLE001 - unparsable: strip tags crudely
+            return re.sub(r"<[^>]+>", "\n", html)
     parts: list[str] = []
 
     def walk(el) -> None:

@@ -59,6 +59,7 @@ _BYLINE = re.compile(
     r"^\s*(?:by|written by|reporting by|par|auteur|author|بقلم|كتب|كتبت|كتبه|إعداد|اعداد|تقرير|تحرير)\s*[:：]?\s+(?P<name>.+)$",
     re.I)
 _WORD = re.compile(r"\w+", re.U)
+_DIGIT = re.compile(r"\d")
 
 
 @dataclass
@@ -71,6 +72,8 @@ class DateHit:
 def find_date(text: str) -> DateHit | None:
     """First calendar date (with time when given) in ``text``."""
     s = text.translate(_DIGITS)
+    if not _DIGIT.search(s):  # every date pattern has a year: most lines stop here
+        return None
     hits = []
     for rx in (_ISO, _DMY, _DMONY, _MONDY):
         m = rx.search(s)
@@ -143,11 +146,11 @@ def parse_dateline(text: str, max_words: int = 16) -> Dateline | None:
 
 def parse_byline(text: str, max_words: int = 12) -> str | None:
     """``By Jane Doe`` / ``بقلم: فلان`` / ``Par Jean Dupont`` -> the name."""
-    words = _WORD.findall(text)
-    if not words or len(words) > max_words:
-        return None
     m = _BYLINE.match(text.strip())
     if not m:
+        return None
+    words = _WORD.findall(text)
+    if not words or len(words) > max_words:
         return None
     name = m.group("name")
     hit = find_date(name)

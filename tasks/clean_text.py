@@ -73,17 +73,20 @@ class TextResult:
     author: str | None = None
 
 
-_AR_CHARS = re.compile("[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
-_LATIN_CHARS = re.compile("[A-Za-z\u00c0-\u024f\u1e00-\u1eff]")
-_LETTERS = re.compile(r"[^\W\d_]", re.U)
+# runs, not single characters: findall then builds one string per word, not per letter
+_AR_CHARS = re.compile("[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]+")
+_LATIN_CHARS = re.compile("[A-Za-z\u00c0-\u024f\u1e00-\u1eff]+")
+_LETTERS = re.compile(r"[^\W\d_]+", re.U)
+SCRIPT_SAMPLE = 400  # characters: a paragraph's script is clear from its start
 
 
 def script_of(text: str) -> str:
-    letters = len(_LETTERS.findall(text))
+    text = text[:SCRIPT_SAMPLE]
+    letters = sum(map(len, _LETTERS.findall(text)))
     if not letters:
         return "none"
-    ar = len(_AR_CHARS.findall(text))
-    la = len(_LATIN_CHARS.findall(text))
+    ar = sum(map(len, _AR_CHARS.findall(text)))
+    la = sum(map(len, _LATIN_CHARS.findall(text)))
     other = max(0, letters - ar - la)
     if ar >= la and ar >= other:
         return "arabic"
@@ -119,6 +122,25 @@ def _is_stop(w: str, stop: frozenset[str]) -> bool:
 
 def _sentence_like(ln: Line) -> bool:
     return len(ln.words) >= 8 and ln.text.rstrip("\"'”»)] ").endswith((".", "!", "?", "؟", "…", "。"))
+
+
+def _nearest(classes: list[str], accept: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """For each line, the class of the nearest line before / after it whose
+    class is in ``accept`` ("bad" past either end); other lines (short, hard)
+    are transparent. Linear: menus are long runs of short lines."""
+    n = len(classes)
+    prev, nxt = ["bad"] * n, ["bad"] * n
+    last = "bad"
+    for i, c in enumerate(classes):
+        prev[i] = last
+        if c in accept:
+            last = c
+    last = "bad"
+    for i in range(n - 1, -1, -1):
+        nxt[i] = last
+        if classes[i] in accept:
+            last = classes[i]
+    return prev, nxt
 
 
 def _hard(ln: Line, reason: str) -> None:
@@ -235,39 +257,30 @@ class LineClassifier:
                 ln.cls = "bad"
         # context: short lines take the class of their non-short neighbours
         classes = [ln.cls for ln in lines]
-
-        def neighbour(i: int, step: int, ignore_near: bool) -> str:
-            j = i + step
-            while 0 <= j < len(lines):
-                c = classes[j]
-                if c in ("good", "bad") or (c == "neargood" and not ignore_near):
-                    return c
-                j += step  # short and hard-labelled lines are transparent
-            return "bad"
-
         new = list(classes)
+        p_strict, n_strict = _nearest(classes, ("good", "bad"))
+        p_near, n_near = _nearest(classes, ("good", "bad", "neargood"))
         for i, c in enumerate(classes):
             if c != "short":
                 continue
-            p, n = neighbour(i, -1, True), neighbour(i, 1, True)
+            p, n = p_strict[i], n_strict[i]
             if p == n == "good":
                 new[i] = "good"
             elif p == n == "bad":
                 new[i] = "bad"
-            elif (p == "bad" and neighbour(i, -1, False) == "neargood") or (
-                    n == "bad" and neighbour(i, 1, False) == "neargood"):
+            elif (p == "bad" and p_near[i] == "neargood") or (n == "bad" and n_near[i] == "neargood"):
                 new[i] = "good"
             else:
                 new[i] = "bad"
         classes = new
         new = list(classes)
+        p_near, n_near = _nearest(classes, ("good", "bad", "neargood"))
         for i, c in enumerate(classes):
             if c != "neargood":
                 continue
             # unlike jusText, a neighbouring near-good line supports it too: short
             # articles are often made only of medium-length paragraphs
-            p, n = neighbour(i, -1, False), neighbour(i, 1, False)
-            new[i] = "bad" if p == n == "bad" else "good"
+            new[i] = "bad" if p_near[i] == n_near[i] == "bad" else "good"
         for ln, c in zip(lines, new):
             if ln.cls != _HARD:
                 ln.reason = "" if c == "good" else ("short" if ln.cls == "short" else "low_content")
