@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
+from lxml.etree import XPath
+
 EXTRACT_OPTIONS = dict(
     include_comments=False,
     include_tables=True,
@@ -29,12 +31,27 @@ EXTRACT_OPTIONS = dict(
 )
 
 # "article:published_time" content="2024-06-19T08:30", "datePublished": "2024-06-19 08:30", ...
-# Found with str.find on the lowered head of the page: one case-insensitive
-# regex over 100 KB of markup cost ~4 ms a page.
+# Looked up with str.find in the page's meta tags and JSON-LD (see _date_fields):
+# one case-insensitive regex over 100 KB of markup cost ~4 ms a page.
 _PUBLISHED_KEYS = ("article:published_time", "datepublished", "pubdate", "publishdate", "publish-date",
                    "publish_date", "dc.date.issued")
 _PUBLISHED_VALUE = re.compile(  # matched on the lowered text
     r"""["']?\s*(?:content\s*=|:|=)\s*["']\s*(\d{4}-\d{2}-\d{2})[t ](\d{2}:\d{2})""")
+
+
+_XP_META = XPath("//meta[@content]")
+_XP_JSONLD = XPath('//script[@type="application/ld+json"]')
+_XP_ITEMPROP = XPath('//*[@itemprop="datePublished"]')
+
+
+def _date_fields(tree) -> str:
+    """The parts of a page that state its publication time: meta tags (as
+    ``name="content"``), JSON-LD blocks and itemprop=datePublished elements."""
+    parts = [f'{el.get("property") or el.get("name") or el.get("itemprop") or ""}="{el.get("content", "")}"'
+             for el in _XP_META(tree)]
+    parts += [el.text or "" for el in _XP_JSONLD(tree)]
+    parts += [f'datePublished="{el.get("content") or el.get("datetime") or ""}"' for el in _XP_ITEMPROP(tree)]
+    return "\n".join(parts)
 
 
 def published_time(html: str, limit: int = 200_000) -> tuple[str, str] | None:
@@ -131,7 +148,7 @@ def extract_html(html: str, url: str | None = None) -> HtmlResult:
     res.url = meta["url"] or url
     res.hostname = meta["hostname"]
     if res.published and len(res.published) == 10:
-        hit = published_time(html)
+        hit = published_time(_date_fields(tree))
         if hit and hit[0] == res.published:
             res.published = f"{hit[0]}T{hit[1]}"
     return res
