@@ -15,6 +15,8 @@ PASS2_NAME = "pass2.crfsuite"  # + document features from pass 1
 META_PATH = MODEL_DIR / "model.json"
 GAZETTEER_PATH = MODEL_DIR / "gazetteer.json"
 NAMES_PATH = MODEL_DIR / "names.json"
+LEXICON_NAME = "lexicon.json"  # tasks.ner.features.Lexicon learned from the training data
+ATTRIBUTES_NAME = "attributes.txt"  # the feature names the two CRFs have weights for
 
 # Where the corpus is looked for, in order (the copy in the repo first).
 CORPUS_DIRS = (REPO / "data" / "anercorp", REPO.parent / "shared" / "data" / "anercorp")

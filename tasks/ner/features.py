@@ -11,7 +11,7 @@ well above 20k tokens/s on one core.
 from __future__ import annotations
 
 import re
-from collections import Counter
+from collections import Counter, OrderedDict, defaultdict
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -23,7 +23,7 @@ from camel_tools.utils.normalize import (
 )
 
 # Bump when the features change: a model is only valid with its feature set.
-FEATURE_VERSION = "4"
+FEATURE_VERSION = "5"
 
 # Persian/Urdu letter forms that show up in Arabic news (تسنیم), invisible marks.
 _EXTRA = str.maketrans({
@@ -202,19 +202,98 @@ def gaz_key(word: str) -> str:
     return strip_al(split_clitics(normalise(word))[1])
 
 
+# ---------------------------------------------------------------- learned lists
+class Lexicon:
+    """What the training data says about words, as features.
+
+    * ``words``: clitic-free key -> the entity types it was seen inside in
+      training (``PERSH`` when that type is at least half of its
+      occurrences, ``PERSL`` when less; ``O`` when only outside entities);
+      a word not in it gets ``lx=unk``, which is what an unseen name looks
+      like. Training sentences get these from a lexicon of the *other*
+      folds (jackknifed, see :func:`tasks.ner.train.train`), so the model
+      learns how far membership can be trusted on text it has not seen.
+    * ``before``/``after``: trigger words, keys that often stand right
+      before (السيد, الرئيس, شركة) or after an entity of a type.
+    """
+
+    def __init__(self, words: dict[str, list[str]] | None = None, before: dict[str, list[str]] | None = None,
+                 after: dict[str, list[str]] | None = None):
+        self.words = words or {}
+        self.before = before or {}
+        self.after = after or {}
+
+    def to_json(self) -> dict:
+        return {"words": self.words, "before": self.before, "after": self.after}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Lexicon":
+        return cls(data.get("words"), data.get("before"), data.get("after"))
+
+    @classmethod
+    def learn(cls, sents, triggers_from=None, min_trigger: int = 3, trigger_ratio: float = 0.25) -> "Lexicon":
+        """From (tokens, BIO tags) sentences; triggers from ``triggers_from``
+        (default: the same sentences)."""
+        from tasks.ner import spans  # here: tasks.ner imports nothing from this module
+
+        seen: dict[str, Counter] = defaultdict(Counter)
+        for toks, tags in sents:
+            ks = [gaz_key(t) for t in toks]
+            inside = [None] * len(toks)
+            for s, e, typ in spans(tags):
+                for i in range(s, e):
+                    inside[i] = typ
+            for k, typ in zip(ks, inside):
+                seen[k][typ or "O"] += 1
+        words = {}
+        for k, c in sorted(seen.items()):
+            total = sum(c.values())
+            marks = [t + ("H" if 2 * n >= total else "L") for t, n in sorted(c.items()) if t != "O"]
+            words[k] = marks or ["O"]
+        before: dict[str, Counter] = defaultdict(Counter)
+        after: dict[str, Counter] = defaultdict(Counter)
+        freq: Counter = Counter()
+        for toks, tags in (sents if triggers_from is None else triggers_from):
+            ks = [gaz_key(t) for t in toks]
+            freq.update(ks)
+            for s, e, typ in spans(tags):
+                if s > 0 and tags[s - 1] == "O":
+                    before[ks[s - 1]][typ] += 1
+                if e < len(toks) and tags[e] == "O":
+                    after[ks[e]][typ] += 1
+
+        def pick(counts):
+            out = {}
+            for k, c in sorted(counts.items()):
+                types = [t for t, n in sorted(c.items()) if n >= min_trigger and n >= trigger_ratio * freq[k]]
+                if types and len(k) > 1:
+                    out[k] = types
+            return out
+
+        return cls(words, pick(before), pick(after))
+
+
 # ---------------------------------------------------------------- features
 class FeatureExtractor:
-    """Token features for the CRF, cached per token string."""
+    """Token features for the CRF, cached per token string (least recently
+    used entries go first past ``CACHE_SIZE``: a token's entry is a few KB)."""
 
     WINDOW = (-2, -1, 1, 2)
+    CACHE_SIZE = 50_000
 
-    def __init__(self, gazetteer: Gazetteer | None = None):
+    def __init__(self, gazetteer: Gazetteer | None = None, lexicon: Lexicon | None = None,
+                 known: set[str] | None = None):
         self.gaz = gazetteer or Gazetteer({})
-        self._cache: dict[str, tuple[list[str], dict[int, list[str]], str]] = {}
+        self.lex = lexicon or Lexicon()
+        # features the model has weights for: others are dropped up front (faster tagging)
+        self.known = known
+        self._cache: OrderedDict[str, tuple[list[str], dict[int, list[str]], str]] = OrderedDict()
 
     def _token(self, tok: str) -> tuple[list[str], dict[int, list[str]], str]:
-        hit = self._cache.get(tok)
+        cache = self._cache
+        hit = cache.get(tok)
         if hit is not None:
+            cache.move_to_end(tok)
             return hit
         n = normalise(tok)
         pre, stem = split_clitics(n)
@@ -224,7 +303,7 @@ class FeatureExtractor:
              "al=" + str(stem != bare)]
         ln = len(bare)
         f.append("len=" + (str(ln) if ln < 8 else "8+"))
-        for k in (1, 2, 3):
+        for k in (1, 2, 3, 4):
             if len(n) > k:
                 f.append(f"p{k}=" + n[:k])
                 f.append(f"x{k}=" + n[-k:])
@@ -233,14 +312,22 @@ class FeatureExtractor:
                 f.append(f"bx{k}=" + bare[-k:])
         for t in sorted(self.gaz.words.get(bare, ())):
             f.append("gw=" + t)
+        lex = self.lex
+        f.extend("lx=" + m for m in lex.words.get(bare, ("unk",)))
         ctx_base = ["w=" + n, "s=" + stem, "sh=" + shp]
         if len(bare) > 2:
             ctx_base.append("x2=" + bare[-2:])
         ctx = {o: [f"{o}{c}" for c in ctx_base] for o in self.WINDOW}
+        for o, trig in ((-1, lex.before), (-2, lex.before), (1, lex.after), (2, lex.after)):
+            ctx[o].extend(f"{o}tg=" + t for t in trig.get(bare, ()))
+        if self.known is not None:
+            known = self.known
+            f = [x for x in f if x in known]
+            ctx = {o: [x for x in c if x in known] for o, c in ctx.items()}
         hit = (f, ctx, bare)
-        if len(self._cache) > 300_000:
-            self._cache.clear()
-        self._cache[tok] = hit
+        cache[tok] = hit
+        if len(cache) > self.CACHE_SIZE:
+            cache.popitem(last=False)
         return hit
 
     def keys(self, tokens: Sequence[str]) -> list[str]:

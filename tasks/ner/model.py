@@ -13,8 +13,8 @@ from typing import Sequence
 
 import pycrfsuite
 
-from tasks.ner import GAZETTEER_PATH, MODEL_DIR, PASS1_NAME, PASS2_NAME
-from tasks.ner.features import FeatureExtractor, Gazetteer, doc_features, with_extra
+from tasks.ner import ATTRIBUTES_NAME, GAZETTEER_PATH, LEXICON_NAME, MODEL_DIR, PASS1_NAME, PASS2_NAME
+from tasks.ner.features import FeatureExtractor, Gazetteer, Lexicon, doc_features, with_extra
 
 
 class NERModel:
@@ -22,7 +22,10 @@ class NERModel:
         d = Path(model_dir)
         if gazetteer is None:
             gazetteer = Gazetteer(json.loads((d / GAZETTEER_PATH.name).read_text(encoding="utf-8")))
-        self.features = FeatureExtractor(gazetteer)
+        lexicon = Lexicon.from_json(json.loads((d / LEXICON_NAME).read_text(encoding="utf-8")))
+        attrs = d / ATTRIBUTES_NAME
+        known = set(attrs.read_text(encoding="utf-8").split("\n")) if attrs.is_file() else None
+        self.features = FeatureExtractor(gazetteer, lexicon, known)
         self.pass1 = pycrfsuite.Tagger()
         self.pass1.open(str(d / PASS1_NAME))
         self.pass2 = pycrfsuite.Tagger()

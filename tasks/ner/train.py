@@ -22,14 +22,15 @@ from pathlib import Path
 
 import pycrfsuite
 
-from tasks.ner import (GAZETTEER_PATH, META_PATH, MODEL_DIR, NAMES_PATH, PASS1_NAME, PASS2_NAME, find_corpus,
-                       read_conll, score, spans, split_dev)
+from tasks.ner import (ATTRIBUTES_NAME, GAZETTEER_PATH, LEXICON_NAME, META_PATH, MODEL_DIR, NAMES_PATH, PASS1_NAME,
+                       PASS2_NAME, find_corpus, read_conll, score, spans, split_dev)
 from tasks.ner.model import NERModel
-from tasks.ner.features import FEATURE_VERSION, FeatureExtractor, Gazetteer, doc_features, normalise, read_gazetteers, with_extra
+from tasks.ner.features import (FEATURE_VERSION, FeatureExtractor, Gazetteer, Lexicon, doc_features, normalise,
+                                read_gazetteers, with_extra)
 
 PARAMS = {
-    "c1": 0.05,  # L1: prunes features, keeps the model small
-    "c2": 0.01,
+    "c1": 0.1,  # L1: prunes features, keeps the model small
+    "c2": 0.001,
     "max_iterations": 100,
     "feature.possible_transitions": True,
     "feature.minfreq": 1,
@@ -58,19 +59,42 @@ def _train_crf(xseqs, yseqs, path: Path, params: dict) -> None:
     trainer.train(str(path))
 
 
+def _folds(n: int, folds: int) -> list[tuple[int, int]]:
+    return [(n * k // folds, n * (k + 1) // folds) for k in range(folds)]
+
+
+def model_attributes(model_dir: Path) -> list[str]:
+    """The feature names either pass has weights for (the tagger drops the rest up front)."""
+    attrs: set[str] = set()
+    for name in (PASS1_NAME, PASS2_NAME):
+        tagger = pycrfsuite.Tagger()
+        tagger.open(str(model_dir / name))
+        attrs.update(a for a, _ in tagger.info().state_features)
+        tagger.close()
+    return sorted(attrs)
+
+
 def train(sents, gazetteer: Gazetteer, out: Path, params: dict, folds: int = 4) -> float:
-    """Train both passes into ``out``. Pass 2 learns from pass-1 tags that
-    pass-1 models produced without seeing those sentences (``folds``
-    contiguous folds), so it sees realistic first-pass mistakes."""
+    """Train both passes into ``out`` (with ``lexicon.json`` and ``attributes.txt``).
+
+    Jackknifing, over ``folds`` contiguous folds: a training sentence's
+    lexicon features (:class:`tasks.ner.features.Lexicon`: how its words were
+    tagged in training) come from the other folds only, so the model sees
+    as many unseen words in training as it will in use; and pass 2 learns
+    from pass-1 tags that pass-1 models produced without seeing those
+    sentences, so it sees realistic first-pass mistakes."""
     t0 = time.perf_counter()
-    fx = FeatureExtractor(gazetteer)
+    lexicon = Lexicon.learn(sents)
     toks = [t for t, _ in sents]
     gold = [g for _, g in sents]
-    x1 = [fx.sentence(t) for t in toks]
+    x1: list = []
+    for lo, hi in _folds(len(sents), folds):
+        fold_lex = Lexicon.learn(sents[:lo] + sents[hi:], triggers_from=sents)
+        fx = FeatureExtractor(gazetteer, fold_lex)
+        x1.extend(fx.sentence(t) for t in toks[lo:hi])
     first: list = [None] * len(sents)
     with tempfile.TemporaryDirectory() as tmp:
-        for k in range(folds):
-            lo, hi = len(sents) * k // folds, len(sents) * (k + 1) // folds
+        for k, (lo, hi) in enumerate(_folds(len(sents), folds)):
             path = Path(tmp) / f"fold{k}.crfsuite"
             _train_crf(x1[:lo] + x1[hi:], gold[:lo] + gold[hi:], path, params)
             tagger = pycrfsuite.Tagger()
@@ -79,8 +103,12 @@ def train(sents, gazetteer: Gazetteer, out: Path, params: dict, folds: int = 4) 
                 first[i] = tagger.tag(x1[i])
             tagger.close()
     _train_crf(x1, gold, out / PASS1_NAME, params)
+    fx = FeatureExtractor(gazetteer, lexicon)
     extra = doc_features([fx.keys(t) for t in toks], first)
     _train_crf([with_extra(x, ex) for x, ex in zip(x1, extra)], gold, out / PASS2_NAME, params)
+    (out / LEXICON_NAME).write_text(json.dumps(lexicon.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n",
+                                    encoding="utf-8")
+    (out / ATTRIBUTES_NAME).write_text("\n".join(model_attributes(out)) + "\n", encoding="utf-8")
     return time.perf_counter() - t0
 
 
