@@ -173,23 +173,26 @@ def html_to_text(html: str, tree=None) -> str:
             return re.sub(r"<[^>]+>", "\n", html)
     parts: list[str] = []
 
-    def walk(el) -> None:
+    def walk(el, pre: bool = False) -> None:
+        # a newline in the page source is a space (hard-wrapped paragraphs stay one
+        # block), except inside <pre>; block elements and <br> break lines
         tag = el.tag if isinstance(el.tag, str) else ""
         if tag in _SKIP_TAGS:
             if el.tail:
-                parts.append(el.tail)
+                parts.append(el.tail if pre else el.tail.replace("\n", " "))
             return
         block = tag in _BLOCK_TAGS
+        inner = pre or tag == "pre"
         if block:
             parts.append("\n")
         if el.text and tag:
-            parts.append(el.text)
+            parts.append(el.text if inner else el.text.replace("\n", " "))
         for child in el:
-            walk(child)
+            walk(child, inner)
         if block:
             parts.append("\n")
         if el.tail:
-            parts.append(el.tail)
+            parts.append(el.tail if pre else el.tail.replace("\n", " "))
 
     walk(root)
     lines = (re.sub(r"[ \t\r\f\v\xa0]+", " ", ln).strip() for ln in "".join(parts).split("\n"))

@@ -38,7 +38,8 @@ CUE_COVERAGE = 0.5
 CUE_MAX_TOKENS = 12
 REPEAT_SHORT_TOKENS = 15  # repeated lines up to this size: every copy goes
 ISLAND_GAP = 6  # non-good lines separating two blocks of good lines
-ISLAND_SHARE = 0.3  # a block smaller than this share of the main block is dropped when far away
+ISLAND_SHARE = 0.3
+SHORT_RUN = 5  # this many short lines in a row (cut lines aside) are a list of links, whatever surrounds them  # a block smaller than this share of the main block is dropped when far away
 
 _WORD = re.compile(r"\w+", re.U)
 _END_PUNCT = (".", "!", "?", "؟", "!", "…", "。", '."', ".”", ".»", "»", ":", "؛", ";")
@@ -61,6 +62,18 @@ class Line:
     def n(self) -> int:
         return len(self.text)
 
+    def unspaced(self) -> tuple[bool, int]:
+        """(written mostly without spaces, effective length for the thresholds)."""
+        if self.script != "other":
+            return False, self.n
+        sample = self.text[:SCRIPT_SAMPLE]
+        uns = sum(map(len, _UNSPACED.findall(sample)))
+        letters = sum(map(len, _LETTERS.findall(sample)))
+        if not letters or uns < 0.5 * letters:
+            return False, self.n
+        cjk = sum(map(len, _CJK.findall(self.text)))
+        return True, self.n + (CJK_WEIGHT - 1) * cjk
+
 
 @dataclass
 class TextResult:
@@ -78,6 +91,15 @@ _AR_CHARS = re.compile("[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]+"
 _LATIN_CHARS = re.compile("[A-Za-z\u00c0-\u024f\u1e00-\u1eff]+")
 _LETTERS = re.compile(r"[^\W\d_]+", re.U)
 SCRIPT_SAMPLE = 400  # characters: a paragraph's script is clear from its start
+# Scripts written without spaces between words (Chinese, Japanese kana, Thai,
+# Lao, Myanmar, Khmer): no stopword list applies, and a CJK character carries
+# about as much as a short Latin word.
+_UNSPACED = re.compile("[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf"
+                       "\u4e00-\u9fff\uf900-\ufaff]+")
+_CJK = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+CJK_WEIGHT = 3  # a CJK character counts as this many characters for the length thresholds
+# a sentence end: 。！？ anywhere, or . ! ? ။ । at the end of the line (before closing quotes)
+_SENTENCE_MARKS = re.compile("[\u3002\uff01\uff1f]|[.!?\u104b\u0964][\"'\u201d\u300d\u300f)\uff09\\]]*$")
 
 
 def script_of(text: str) -> str:
@@ -244,6 +266,16 @@ class LineClassifier:
         for ln in lines:
             if ln.cls == _HARD:
                 continue
+            unspaced, n_eff = ln.unspaced()
+            if unspaced:
+                # no stopwords to count: length and sentence punctuation decide
+                if n_eff < LENGTH_LOW:
+                    ln.cls = "short"
+                elif n_eff > LENGTH_HIGH:
+                    ln.cls = "good"
+                else:
+                    ln.cls = "neargood" if _SENTENCE_MARKS.search(ln.text) else "bad"
+                continue
             nw = len(ln.words) or 1
             density = sum(_is_stop(w, stop) for w in ln.words) / nw
             if ln.n < LENGTH_LOW:
@@ -255,8 +287,10 @@ class LineClassifier:
                 ln.cls = "neargood"
             else:
                 ln.cls = "bad"
-        # context: short lines take the class of their non-short neighbours
+        # context: short lines take the class of their non-short neighbours,
+        # except in long runs of short lines (menus, teaser lists, footers)
         classes = [ln.cls for ln in lines]
+        in_run = self._short_runs(classes)
         new = list(classes)
         p_strict, n_strict = _nearest(classes, ("good", "bad"))
         p_near, n_near = _nearest(classes, ("good", "bad", "neargood"))
@@ -264,7 +298,9 @@ class LineClassifier:
             if c != "short":
                 continue
             p, n = p_strict[i], n_strict[i]
-            if p == n == "good":
+            if i in in_run:
+                new[i] = "bad"
+            elif p == n == "good":
                 new[i] = "good"
             elif p == n == "bad":
                 new[i] = "bad"
@@ -281,10 +317,27 @@ class LineClassifier:
             # unlike jusText, a neighbouring near-good line supports it too: short
             # articles are often made only of medium-length paragraphs
             new[i] = "bad" if p_near[i] == n_near[i] == "bad" else "good"
-        for ln, c in zip(lines, new):
+        for i, (ln, c) in enumerate(zip(lines, new)):
             if ln.cls != _HARD:
-                ln.reason = "" if c == "good" else ("short" if ln.cls == "short" else "low_content")
+                ln.reason = "" if c == "good" else (
+                    "short_run" if i in in_run else "short" if ln.cls == "short" else "low_content")
                 ln.cls = c
+
+    @staticmethod
+    def _short_runs(classes: list[str]) -> set[int]:
+        """Indices of short lines in runs of at least SHORT_RUN (hard lines are transparent)."""
+        out: set[int] = set()
+        run: list[int] = []
+        for i, c in enumerate(classes + ["bad"]):
+            if c == _HARD:
+                continue
+            if c == "short":
+                run.append(i)
+                continue
+            if len(run) >= SHORT_RUN:
+                out.update(run)
+            run = []
+        return out
 
     def islands(self, lines: list[Line]) -> None:
         """Keep the main block of good lines; drop small far-away blocks."""

@@ -347,3 +347,43 @@ def test_deterministic():
         CleanStep().process_batch(docs)
         runs.append([json.dumps(d.to_json(), sort_keys=True, ensure_ascii=False) for d in docs])
     assert runs[0] == runs[1]
+
+
+def test_unspaced_scripts_are_judged_by_length_and_sentence_marks():
+    # Chinese has no spaces and no stopword list: long sentences ending in 。 are the article
+    menu = ["首页", "国际", "财经", "体育", "科技", "娱乐"]
+    body = ["香港行政长官在各方压力下就其大宅的违章建筑问题到立法会接受质询并向香港民众道歉。",
+            "他此前承认早在去年参选行政长官之前就已知悉其住宅的违建问题引发诚信危机。",
+            "不过泛民主派议员们普遍指责他撒谎要求他马上辞职下台而亲北京阵营议员欢迎他道歉。"]
+    res = classify_text("\n".join(menu + body + ["版权所有", "联系我们"]))
+    kept = [ln.text for ln in res.body]
+    assert kept == body
+    assert len(res.removed) == 8 and all(ln.reason for ln in res.removed)
+
+
+def test_a_run_of_short_lines_between_paragraphs_is_cut():
+    para = ("The council voted on Tuesday to approve the new budget, which the mayor said would fund "
+            "schools and roads for the next two years without raising taxes on residents, and the opposition "
+            "said it would ask for a review of the figures before the end of the month.")
+    links = ["Weather today", "Traffic map", "Lottery results", "Horoscopes", "Obituaries", "Puzzles"]
+    text = "\n".join([para, *links, para.replace("council", "board"), "Subheading", para.replace("Tuesday", "Monday")])
+    res = classify_text(text)
+    kept = [ln.text for ln in res.body]
+    assert not set(links) & set(kept)
+    assert {ln.reason for ln in res.removed if ln.text in links} == {"short_run"}
+    assert "Subheading" in kept  # one short line between two paragraphs stays
+
+
+def test_html_to_text_keeps_hard_wrapped_paragraphs_on_one_line():
+    from tasks.clean_html import html_to_text
+
+    page = "<html><body><p>one paragraph\nwrapped in\nthe source</p><pre>a\nb</pre><p>x<br>y</p></body></html>"
+    assert html_to_text(page).split("\n") == ["one paragraph wrapped in the source", "a", "b", "x", "y"]
+
+
+def test_spanish_and_german_widget_cues_are_data():
+    cues = load_cues()
+    for phrase, reason in [("Comentarios", "comments"), ("Noticias relacionadas", "related"),
+                           ("Kommentare", "comments"), ("Alle Rechte vorbehalten", "copyright")]:
+        got, cov = cues.match(line_key(phrase).split(), phrase)
+        assert (got, cov) == (reason, 1.0), phrase
