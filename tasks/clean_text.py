@@ -39,6 +39,8 @@ CUE_MAX_TOKENS = 12
 REPEAT_SHORT_TOKENS = 15  # repeated lines up to this size: every copy goes
 ISLAND_GAP = 6  # non-good lines separating two blocks of good lines
 ISLAND_SHARE = 0.3
+TEASER_MIN_ITEMS = 3  # a trailing list of this many headline-like items under a short header ...
+TEASER_MAX_WORDS = 16  # ... each at most this long, is a teaser list
 SHORT_RUN = 5  # this many short lines in a row (cut lines aside) are a list of links, whatever surrounds them  # a block smaller than this share of the main block is dropped when far away
 
 _WORD = re.compile(r"\w+", re.U)
@@ -133,6 +135,12 @@ def _headline_like(ln: Line) -> bool:
 
 _CLITICS = "وفبلك"
 _GLUED = re.compile(r"(?<=[a-z\u00e0-\u00ff])(?=[A-Z\u00c0-\u00de])")
+
+
+def _teaser_item(ln: Line) -> bool:
+    """A list item that reads like a headline: short, not a sentence ending in a full stop."""
+    return (ln.text.startswith(("- ", "• ")) and 2 <= len(ln.words) <= TEASER_MAX_WORDS
+            and not ln.text.rstrip("\"'”») ").endswith((".", "…", "。", ":", ";", "؛")))
 
 
 def _is_stop(w: str, stop: frozenset[str]) -> bool:
@@ -251,6 +259,25 @@ class LineClassifier:
                     _hard(ln, "related_list")
                     continue
                 in_related = False
+
+    @staticmethod
+    def trailing_list(lines: list[Line]) -> None:
+        """Post mode: a short header followed by a list of headline-like items
+        (trafilatura renders them "- item") that runs to the end of the
+        extraction is a teaser list ("More must-reads from ..."), not the article."""
+        live = [ln for ln in lines if ln.cls != _HARD]
+        k = len(live)
+        while k > 0 and _teaser_item(live[k - 1]):
+            k -= 1
+        items = live[k:]
+        if len(items) < TEASER_MIN_ITEMS or k < 2:  # a list with nothing before it may be the article
+            return
+        head = live[k - 1]
+        # "Key points:" introduces the article's own list; a teaser header has no colon
+        if not head.text.startswith(("- ", "• ")) and _headline_like(head) and len(head.words) <= 8 \
+                and not head.text.rstrip().endswith((":", "：")):
+            for ln in [head, *items]:
+                _hard(ln, "related_list")
 
     @staticmethod
     def _after_body(lines: list[Line], i: int) -> bool:
@@ -407,6 +434,7 @@ class LineClassifier:
                 if ln.cls != _HARD:
                     ln.cls = "good"
             self.sections(lines, 0)
+            self.trailing_list(lines)
             if title_hint and lines:
                 tk = line_key(title_hint)
                 for ln in lines[:2]:

@@ -387,3 +387,19 @@ def test_spanish_and_german_widget_cues_are_data():
                            ("Kommentare", "comments"), ("Alle Rechte vorbehalten", "copyright")]:
         got, cov = cues.match(line_key(phrase).split(), phrase)
         assert (got, cov) == (reason, 1.0), phrase
+
+
+def test_trailing_teaser_list_after_the_article_is_cut_in_html_mode():
+    from tasks.clean_text import postfilter
+
+    body = ["The committee published its report on Friday after two years of hearings in the capital.",
+            "Its chair said the findings would be sent to parliament next week for a vote."]
+    teasers = ["More Must-Reads From The Paper", "- The Struggle to Save a City's Hospitals",
+               "- Is Using the Snooze Button Bad for You?", "- The Best Inventions of the Year"]
+    res = postfilter("\n".join(body + teasers))
+    assert [ln.text for ln in res.body] == body
+    assert {ln.reason for ln in res.removed} == {"related_list"}
+    # the article's own list under a colon header stays
+    own = body + ["The report makes three demands:", "- Open the hospital archives", "- Publish the budget",
+                  "- Hold a public hearing"]
+    assert [ln.text for ln in postfilter("\n".join(own)).body] == own
