@@ -168,3 +168,52 @@ def test_anercorp_dev_slice_f1_floor(step):
     doc = step.process(Document.from_content(text, "dev", language="ar"))
     res = score_spans([gold], [{(e.start, e.end, e.type) for e in doc.entities}])
     assert res["overall"]["f1"] >= DEV_F1_FLOOR, res
+
+
+def test_feature_cache_is_bounded_lru(monkeypatch):
+    from tasks.ner.features import FeatureExtractor
+
+    monkeypatch.setattr(FeatureExtractor, "CACHE_SIZE", 50)
+    fx = FeatureExtractor()
+    fx.sentence(["موسكو"])
+    for i in range(200):
+        fx.sentence([f"كلمة{i}", "موسكو"])  # موسكو stays recently used
+    assert len(fx._cache) <= 50
+    assert "موسكو" in fx._cache and "كلمة0" not in fx._cache
+
+
+def test_lexicon_learns_words_triggers_and_phrases():
+    from tasks.ner.features import FeatureExtractor, Lexicon
+
+    sents = [(["قال", "السيد", "روبرت", "سميث", "في", "موسكو"], ["O", "O", "B-PERS", "I-PERS", "O", "B-LOC"])] * 3
+    lex = Lexicon.learn(sents)
+    assert lex.words["روبرت"] == ["PERSH"] and lex.words["قال"] == ["O"]
+    assert lex.before["سيد"] == ["PERS"]  # keys are clitic- and al-free
+    feats = FeatureExtractor(lexicon=lex).sentence(["السيد", "روبرت", "سميث", "جديد"])
+    assert "-1tg=PERS" in feats[1] and "lx=PERSH" in feats[1] and "lx=PERSH" in feats[2]
+    assert "lx=unk" in feats[3]
+
+
+def test_name_model_jackknife_marks_every_word():
+    from tasks.ner import names
+
+    types = {w: "PERS" for w in ("فلاديمير", "ديمتري", "سيرغي", "بافيل", "ميخائيل", "نيكولاي")}
+    types.update({w: "O" for w in ("قال", "يوم", "كان", "الذي", "التي", "بعد", "قبل", "عند")})
+    model, held = names.fit_jackknifed(types, folds=2)
+    assert set(held) == set(types) and all(held.values())
+    assert model.marks("فلاديمير")[0].startswith("PERS") and model.marks("قال") == ["O"]
+    assert model.marks("123") == []  # only Arabic words get marks
+
+
+def test_unweighted_features_dropped_without_changing_tags():
+    from tasks.ner import MODEL_DIR
+    from tasks.ner.model import NERModel
+
+    model = NERModel(MODEL_DIR)
+    assert model.features.known  # the shipped model lists its attributes
+    sents = [["التقى", "الرئيس", "الروسي", "فلاديمير", "بوتين", "في", "موسكو", "."],
+             ["وقالت", "وكالة", "ريا", "نوفوستي", "إن", "شويغو", "زار", "بيونغ", "يانغ", "."]]
+    filtered = model.tag(sents)
+    model.features.known = None
+    model.features._cache.clear()
+    assert model.tag(sents) == filtered

@@ -16,6 +16,7 @@ META_PATH = MODEL_DIR / "model.json"
 GAZETTEER_PATH = MODEL_DIR / "gazetteer.json"
 NAMES_PATH = MODEL_DIR / "names.json"
 LEXICON_NAME = "lexicon.json"  # tasks.ner.features.Lexicon learned from the training data
+NAME_MODEL_NAME = "namemodel.json"  # tasks.ner.names.NameModel
 ATTRIBUTES_NAME = "attributes.txt"  # the feature names the two CRFs have weights for
 
 # Where the corpus is looked for, in order (the copy in the repo first).

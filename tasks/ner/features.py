@@ -15,6 +15,8 @@ from collections import Counter, OrderedDict, defaultdict
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from typing import TYPE_CHECKING
+
 from camel_tools.utils.dediac import dediac_ar
 from camel_tools.utils.normalize import (
     normalize_alef_ar,
@@ -22,8 +24,11 @@ from camel_tools.utils.normalize import (
     normalize_teh_marbuta_ar,
 )
 
+if TYPE_CHECKING:
+    from tasks.ner.names import NameModel
+
 # Bump when the features change: a model is only valid with its feature set.
-FEATURE_VERSION = "5"
+FEATURE_VERSION = "6"
 
 # Persian/Urdu letter forms that show up in Arabic news (تسنیم), invisible marks.
 _EXTRA = str.maketrans({
@@ -282,9 +287,10 @@ class FeatureExtractor:
     CACHE_SIZE = 50_000
 
     def __init__(self, gazetteer: Gazetteer | None = None, lexicon: Lexicon | None = None,
-                 known: set[str] | None = None):
+                 known: set[str] | None = None, names: "NameModel | None" = None):
         self.gaz = gazetteer or Gazetteer({})
         self.lex = lexicon or Lexicon()
+        self.names = names
         # features the model has weights for: others are dropped up front (faster tagging)
         self.known = known
         self._cache: OrderedDict[str, tuple[list[str], dict[int, list[str]], str]] = OrderedDict()
@@ -314,6 +320,8 @@ class FeatureExtractor:
             f.append("gw=" + t)
         lex = self.lex
         f.extend("lx=" + m for m in lex.words.get(bare, ("unk",)))
+        if self.names is not None:
+            f.extend("nc=" + m for m in self.names.marks(bare))
         ctx_base = ["w=" + n, "s=" + stem, "sh=" + shp]
         if len(bare) > 2:
             ctx_base.append("x2=" + bare[-2:])
@@ -330,6 +338,12 @@ class FeatureExtractor:
             cache.popitem(last=False)
         return hit
 
+    def prefetch(self, sentences: Sequence[Sequence[str]]) -> None:
+        """Score the name model on a document's new words in one batch."""
+        if self.names is not None:
+            cache = self._cache
+            self.names.fill(gaz_key(t) for toks in sentences for t in toks if t not in cache)
+
     def keys(self, tokens: Sequence[str]) -> list[str]:
         """The clitic-free normalised form of each token (documents' memory key)."""
         return [self._token(t)[2] for t in tokens]
@@ -340,29 +354,32 @@ class FeatureExtractor:
         base = self._sentence(tokens)
         return base if extra is None else with_extra(base, extra)
 
+    _PAD = {o: [f"{o}pad"] for o in WINDOW}
+
     def _sentence(self, tokens: Sequence[str]) -> list[list[str]]:
+        # Hot loop: per token, its own features and its neighbours' context
+        # features (padding past the edges), joined by one list display each.
         info = [self._token(t) for t in tokens]
+        n = len(info)
         keys = [i[2] for i in info]
-        gaz = self.gaz.match(keys)
-        n = len(tokens)
-        out: list[list[str]] = []
-        for i in range(n):
-            f = list(info[i][0])
-            for o in self.WINDOW:
-                j = i + o
-                if 0 <= j < n:
-                    f.extend(info[j][1][o])
-                    if gaz[j] and o in (-1, 1):
-                        f.extend(f"{o}gz=" + g for g in gaz[j])
-                else:
-                    f.append(f"{o}pad")
-            for g in gaz[i]:
-                f.append("gz=" + g)
-            if i > 0:
-                f.append("bg-1=" + keys[i - 1] + "|" + keys[i])
-            if i + 1 < n:
-                f.append("bg+1=" + keys[i] + "|" + keys[i + 1])
-            out.append(f)
+        ctx = [i[1] for i in info]
+        pad = self._PAD
+        m2 = [pad[-2], pad[-2]][:n] + [c[-2] for c in ctx[:-2]]
+        m1 = [pad[-1]] + [c[-1] for c in ctx[:-1]]
+        p1 = [c[1] for c in ctx[1:]] + [pad[1]]
+        p2 = [c[2] for c in ctx[2:]] + [pad[2], pad[2]][:n]
+        out = [[*i[0], *a, *b, *c, *d] for i, a, b, c, d in zip(info, m2, m1, p1, p2)]
+        for i, marks in enumerate(self.gaz.match(keys)):
+            if marks:
+                out[i].extend("gz=" + g for g in marks)
+                if i > 0:
+                    out[i - 1].extend("1gz=" + g for g in marks)
+                if i + 1 < n:
+                    out[i + 1].extend("-1gz=" + g for g in marks)
+        for i in range(1, n):
+            pair = keys[i - 1] + "|" + keys[i]
+            out[i].append("bg-1=" + pair)
+            out[i - 1].append("bg+1=" + pair)
         return out
 
 

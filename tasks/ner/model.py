@@ -7,14 +7,17 @@ mentions.
 """
 from __future__ import annotations
 
+import gc
 import json
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Sequence
 
 import pycrfsuite
 
-from tasks.ner import ATTRIBUTES_NAME, GAZETTEER_PATH, LEXICON_NAME, MODEL_DIR, PASS1_NAME, PASS2_NAME
-from tasks.ner.features import FeatureExtractor, Gazetteer, Lexicon, doc_features, with_extra
+from tasks.ner import ATTRIBUTES_NAME, GAZETTEER_PATH, LEXICON_NAME, MODEL_DIR, NAME_MODEL_NAME, PASS1_NAME, PASS2_NAME
+from tasks.ner.features import FeatureExtractor, Gazetteer, Lexicon, doc_features
+from tasks.ner.names import NameModel
 
 
 class NERModel:
@@ -25,7 +28,8 @@ class NERModel:
         lexicon = Lexicon.from_json(json.loads((d / LEXICON_NAME).read_text(encoding="utf-8")))
         attrs = d / ATTRIBUTES_NAME
         known = set(attrs.read_text(encoding="utf-8").split("\n")) if attrs.is_file() else None
-        self.features = FeatureExtractor(gazetteer, lexicon, known)
+        names = NameModel.from_json(json.loads((d / NAME_MODEL_NAME).read_text(encoding="utf-8")))
+        self.features = FeatureExtractor(gazetteer, lexicon, known, names)
         self.pass1 = pycrfsuite.Tagger()
         self.pass1.open(str(d / PASS1_NAME))
         self.pass2 = pycrfsuite.Tagger()
@@ -33,16 +37,40 @@ class NERModel:
 
     def tag(self, sentences: Sequence[Sequence[str]], confidence: bool = False):
         """BIO tags per sentence (with per-token confidences if asked)."""
+        with _no_cyclic_gc():
+            return self._tag(sentences, confidence)
+
+    def _tag(self, sentences: Sequence[Sequence[str]], confidence: bool):
         fx = self.features
+        fx.prefetch(sentences)
         base = [fx.sentence(toks) for toks in sentences]
         first = [self.pass1.tag(x) for x in base]
         extra = doc_features([fx.keys(toks) for toks in sentences], first)
         out = []
         for x, ex in zip(base, extra):
-            tags = self.pass2.tag(with_extra(x, ex))
+            for f, e in zip(x, ex):  # base is not needed after this: extend in place
+                f.extend(e)
+            tags = self.pass2.tag(x)
             if confidence:
                 conf = [self.pass2.marginal(t, i) if t != "O" else 1.0 for i, t in enumerate(tags)]
                 out.append((tags, conf))
             else:
                 out.append(tags)
         return out
+
+
+@contextmanager
+def _no_cyclic_gc():
+    """Tagging allocates tens of thousands of feature lists that hold no
+    reference cycles (reference counting frees them); left on, the cyclic
+    collector keeps re-scanning them and the feature cache: about 20% of
+    tagging time (bench: 19.8k -> 24k tokens per CPU-second on one core).
+    Restored afterwards only if it was on, so nesting/threads cannot leave
+    it off."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()

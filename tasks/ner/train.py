@@ -22,11 +22,12 @@ from pathlib import Path
 
 import pycrfsuite
 
-from tasks.ner import (ATTRIBUTES_NAME, GAZETTEER_PATH, LEXICON_NAME, META_PATH, MODEL_DIR, NAMES_PATH, PASS1_NAME,
-                       PASS2_NAME, find_corpus, read_conll, score, spans, split_dev)
+from tasks.ner import (ATTRIBUTES_NAME, GAZETTEER_PATH, LEXICON_NAME, META_PATH, MODEL_DIR, NAME_MODEL_NAME, NAMES_PATH,
+                       PASS1_NAME, PASS2_NAME, find_corpus, read_conll, score, spans, split_dev)
+from tasks.ner import names as name_model
 from tasks.ner.model import NERModel
 from tasks.ner.features import (FEATURE_VERSION, FeatureExtractor, Gazetteer, Lexicon, doc_features, normalise,
-                                read_gazetteers, with_extra)
+                                gaz_key, read_gazetteers, with_extra)
 
 PARAMS = {
     "c1": 0.1,  # L1: prunes features, keeps the model small
@@ -74,23 +75,28 @@ def model_attributes(model_dir: Path) -> list[str]:
     return sorted(attrs)
 
 
-def train(sents, gazetteer: Gazetteer, out: Path, params: dict, folds: int = 4) -> float:
-    """Train both passes into ``out`` (with ``lexicon.json`` and ``attributes.txt``).
+def train(sents, gazetteer: Gazetteer, out: Path, params: dict, folds: int = 4,
+          gaz_entries: dict[str, list[str]] | None = None) -> float:
+    """Train both passes into ``out`` (with ``lexicon.json``, ``namemodel.json``
+    and ``attributes.txt``).
 
     Jackknifing, over ``folds`` contiguous folds: a training sentence's
     lexicon features (:class:`tasks.ner.features.Lexicon`: how its words were
     tagged in training) come from the other folds only, so the model sees
     as many unseen words in training as it will in use; and pass 2 learns
     from pass-1 tags that pass-1 models produced without seeing those
-    sentences, so it sees realistic first-pass mistakes."""
+    sentences, so it sees realistic first-pass mistakes. The name model
+    (:mod:`tasks.ner.names`) is jackknifed over folds of word types."""
     t0 = time.perf_counter()
     lexicon = Lexicon.learn(sents)
+    names, held_out = name_model.fit_jackknifed(name_model.word_types(sents, gaz_entries or {}, gaz_key), folds)
+    train_names = name_model.NameModel(names.classes, names.bias, names.weights, known=held_out)
     toks = [t for t, _ in sents]
     gold = [g for _, g in sents]
     x1: list = []
     for lo, hi in _folds(len(sents), folds):
         fold_lex = Lexicon.learn(sents[:lo] + sents[hi:], triggers_from=sents)
-        fx = FeatureExtractor(gazetteer, fold_lex)
+        fx = FeatureExtractor(gazetteer, fold_lex, names=train_names)
         x1.extend(fx.sentence(t) for t in toks[lo:hi])
     first: list = [None] * len(sents)
     with tempfile.TemporaryDirectory() as tmp:
@@ -103,11 +109,13 @@ def train(sents, gazetteer: Gazetteer, out: Path, params: dict, folds: int = 4) 
                 first[i] = tagger.tag(x1[i])
             tagger.close()
     _train_crf(x1, gold, out / PASS1_NAME, params)
-    fx = FeatureExtractor(gazetteer, lexicon)
+    fx = FeatureExtractor(gazetteer, lexicon, names=names)
     extra = doc_features([fx.keys(t) for t in toks], first)
     _train_crf([with_extra(x, ex) for x, ex in zip(x1, extra)], gold, out / PASS2_NAME, params)
     (out / LEXICON_NAME).write_text(json.dumps(lexicon.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n",
                                     encoding="utf-8")
+    (out / NAME_MODEL_NAME).write_text(json.dumps(names.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n",
+                                       encoding="utf-8")
     (out / ATTRIBUTES_NAME).write_text("\n".join(model_attributes(out)) + "\n", encoding="utf-8")
     return time.perf_counter() - t0
 
@@ -154,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp) if args.no_write else out
-        secs = train(train_s, gazetteer, work, params, args.folds)
+        secs = train(train_s, gazetteer, work, params, args.folds, gaz_entries)
         dev = evaluate(dev_s, work, gazetteer)
     print(f"model trained on {len(train_s)} sentences in {secs:.0f}s; dev scores (exact span, token level):")
     print_scores(dev)
@@ -162,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     trained_on = {"sentences": len(train_s), "what": "train split only (dev held out)", "seconds": round(secs, 1)}
     if args.all:
-        secs = train(sents, gazetteer, out, params, args.folds)
+        secs = train(sents, gazetteer, out, params, args.folds, gaz_entries)
         trained_on = {"sentences": len(sents), "what": "all of train.txt (train + dev)", "seconds": round(secs, 1)}
         print(f"retrained on all {len(sents)} sentences in {secs:.0f}s")
     (out / GAZETTEER_PATH.name).write_text(json.dumps(gaz_entries, ensure_ascii=False, indent=0) + "\n",
