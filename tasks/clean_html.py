@@ -105,10 +105,16 @@ def _light_metadata(tree, url: str | None, date_params: dict) -> dict:
             sitename = M.extract_sitename(tree)
         except Exception:  # noqa: BLE001
             sitename = None
-    try:
-        date = find_date(tree, url=page_url, **date_params)
-    except Exception:  # noqa: BLE001
-        date = None
+    # a published time stated in meta tags / JSON-LD is the answer (htmldate costs
+    # ~0.3 ms a page more and would only be upgraded to it afterwards)
+    hit = published_time(_date_fields(tree))
+    if hit:
+        date = f"{hit[0]}T{hit[1]}"
+    else:
+        try:
+            date = find_date(tree, url=page_url, **date_params)
+        except Exception:  # noqa: BLE001
+            date = None
     if title and sitename:  # "Headline | Site" -> "Headline"
         for sep in (" | ", " - ", " – ", " — ", " :: ", " · "):
             head, _, tail = title.rpartition(sep)
@@ -147,10 +153,6 @@ def extract_html(html: str, url: str | None = None) -> HtmlResult:
     res.site_name = meta["sitename"] or None
     res.url = meta["url"] or url
     res.hostname = meta["hostname"]
-    if res.published and len(res.published) == 10:
-        hit = published_time(_date_fields(tree))
-        if hit and hit[0] == res.published:
-            res.published = f"{hit[0]}T{hit[1]}"
     return res
 
 _BLOCK_TAGS = frozenset("""address article aside blockquote body br dd details dialog div dl dt fieldset figcaption
