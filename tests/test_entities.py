@@ -49,11 +49,13 @@ def _missing(seed_docs):
 def test_seed_entities_recall_floor(seed_docs):
     total = sum(len(g["entities"]) for g in GOLD.values())
     missing = _missing(seed_docs)
-    # measured with the shipped model: see .notes/entities.md; the goal is all of them
-    assert (total - len(missing)) / total >= 0.60, missing
+    # measured with the shipped model (43 of 59): see .notes/entities.md; the goal is all of them
+    assert (total - len(missing)) / total >= 0.70, missing
 
 
-@pytest.mark.xfail(reason="the offline CRF still misses some seed entities (listed in the failure)", strict=False)
+@pytest.mark.xfail(reason="the offline CRF still misses 16 of the 59 seed entities, mostly unseen multi-word "
+                          "ORG names and Korean place names (بيونغ يانغ taken for a person); listed in the failure",
+                   strict=False)
 def test_every_seed_entity_found_with_its_type(seed_docs):
     assert _missing(seed_docs) == []
 
@@ -154,8 +156,10 @@ def test_backend_selection(tmp_path, monkeypatch):
     assert choose_backend() == "camel"
 
 
-# Measured with the shipped model on the whole dev split (bench/bench_ner.py);
-# this slice is its last 150 sentences, so the floor leaves a margin.
+# The shipped model is retrained on train + dev (python -m tasks.ner.train), so
+# this is a regression floor, not a held-out figure: held-out dev figures come
+# from the train-split model (--train-only, then bench/bench_ner.py) and are
+# in model.json (dev.scores) and .notes/entities.md.
 DEV_F1_FLOOR = 0.60
 
 

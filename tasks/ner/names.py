@@ -15,6 +15,7 @@ much to trust the guess on a word it has not met.
 """
 from __future__ import annotations
 
+import copy
 import re
 import zlib
 from collections import Counter, defaultdict
@@ -58,6 +59,13 @@ class NameModel:
         # marks fixed in advance for some words (the jackknifed ones, in training)
         self.known = dict(known or {})
         self._memo: dict[str, list[str]] = {}  # per clitic-free key (وبوتين, لبوتين -> بوتين)
+
+    def with_known(self, known: Mapping[str, list[str]]) -> "NameModel":
+        """The same weights, with marks fixed in advance for ``known`` words."""
+        out = copy.copy(self)
+        out.known = dict(known)
+        out._memo = {}
+        return out
 
     def to_json(self) -> dict:
         grams = sorted(self.index, key=self.index.get)
