@@ -78,7 +78,7 @@ def model_attributes(model_dir: Path) -> list[str]:
 
 
 def train(sents, gazetteer: Gazetteer, out: Path, params: dict, folds: int = 4,
-          gaz_entries: dict[str, list[str]] | None = None) -> float:
+          gaz_entries: dict[str, list[str]] | None = None, keep: dict | None = None) -> float:
     """Train both passes into ``out`` (with ``lexicon.json``, ``namemodel.json``
     and ``attributes.txt``).
 
@@ -88,7 +88,11 @@ def train(sents, gazetteer: Gazetteer, out: Path, params: dict, folds: int = 4,
     as many unseen words in training as it will in use; and pass 2 learns
     from pass-1 tags that pass-1 models produced without seeing those
     sentences, so it sees realistic first-pass mistakes. The name model
-    (:mod:`tasks.ner.names`) is jackknifed over folds of word types."""
+    (:mod:`tasks.ner.names`) is jackknifed over folds of word types.
+
+    ``keep``, if given, receives these jackknifed inputs (``x1``: pass-1
+    features, ``first``: pass-1 tags, ``extra``: document features, ``keys``)
+    for a model stacked on them (:mod:`tasks.ner.neural`)."""
     t0 = time.perf_counter()
     lexicon = Lexicon.learn(sents)
     names, held_out = name_model.fit_jackknifed(name_model.word_types(sents, gaz_entries or {}, gaz_key), folds)
@@ -114,6 +118,8 @@ def train(sents, gazetteer: Gazetteer, out: Path, params: dict, folds: int = 4,
     fx = FeatureExtractor(gazetteer, lexicon, names=names)
     extra = doc_features([fx.keys(t) for t in toks], first)
     _train_crf([with_extra(x, ex) for x, ex in zip(x1, extra)], gold, out / PASS2_NAME, params)
+    if keep is not None:
+        keep.update(x1=x1, first=first, extra=extra, keys=[fx.keys(t) for t in toks])
     (out / LEXICON_NAME).write_text(json.dumps(lexicon.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n",
                                     encoding="utf-8")
     (out / NAME_MODEL_NAME).write_text(json.dumps(names.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n",
