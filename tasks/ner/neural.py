@@ -90,13 +90,6 @@ class Vocab:
         dense = ["<pad>"] + sorted(d for d, n in dc.items() if n >= min_dense)
         return cls(words, chars, dense, [0, 0] + [wc[w] for w in words[2:]])
 
-    def to_json(self) -> dict:
-        return {"words": self.words, "chars": self.chars, "dense": self.dense, "counts": self.counts}
-
-    @classmethod
-    def from_json(cls, data: dict) -> "Vocab":
-        return cls(data["words"], data["chars"], data["dense"], data["counts"])
-
     def padded_chars(self, norm: str) -> tuple[int, ...]:
         """Character ids padded to MAX_CHARS, then the word's length (the
         last item; sliced off with the padding the batch does not need)."""
@@ -114,8 +107,7 @@ class Vocab:
 
 class Tagger(nn.Module):
     def __init__(self, n_words: int, n_chars: int, n_dense: int, word_dim: int = 64, char_dim: int = 24,
-                 char_filters: int = 64, dense_dim: int = 32, hidden: int = 64, dropout: float = 0.4,
-                 crf: bool = True):
+                 char_filters: int = 64, dense_dim: int = 32, hidden: int = 64, dropout: float = 0.4):
         super().__init__()
         self.word = nn.Embedding(n_words, word_dim, padding_idx=PAD)
         self.char = nn.Embedding(n_chars, char_dim, padding_idx=PAD)
@@ -125,7 +117,6 @@ class Tagger(nn.Module):
         self.lstm = nn.LSTM(word_dim + char_filters + dense_dim, hidden, batch_first=True, bidirectional=True)
         self.out = nn.Linear(2 * hidden, len(LABELS))
         n = len(LABELS)
-        self.use_crf = crf
         self.trans = nn.Parameter(torch.zeros(n, n))
         self.start = nn.Parameter(torch.zeros(n))
         self.end = nn.Parameter(torch.zeros(n))
@@ -152,18 +143,21 @@ class Tagger(nn.Module):
     def _trans(self):
         return self.trans + self.trans_mask
 
+    def _forward(self, em, mask) -> list:
+        """Forward algorithm: per position, the log score of all label paths
+        ending there in each label (held at a sentence's last token past its end)."""
+        trans = self._trans()
+        alphas = [self.start + self.start_mask + em[:, 0]]
+        for i in range(1, em.shape[1]):
+            nxt = torch.logsumexp(alphas[-1].unsqueeze(2) + trans + em[:, i].unsqueeze(1), dim=1)
+            alphas.append(torch.where(mask[:, i:i + 1], nxt, alphas[-1]))
+        return alphas
+
     def loss(self, em, mask, gold):
-        if not self.use_crf:
-            return nn.functional.cross_entropy(em[mask], gold[mask])
         trans = self._trans()
         start = self.start + self.start_mask
         b, t, n = em.shape
-        # log partition, forward algorithm
-        alpha = start + em[:, 0]
-        for i in range(1, t):
-            nxt = torch.logsumexp(alpha.unsqueeze(2) + trans + em[:, i].unsqueeze(1), dim=1)
-            alpha = torch.where(mask[:, i:i + 1], nxt, alpha)
-        logz = torch.logsumexp(alpha + self.end, dim=1)
+        logz = torch.logsumexp(self._forward(em, mask)[-1] + self.end, dim=1)
         # gold path score
         ar = torch.arange(b)
         score = start[gold[:, 0]] + em[ar, 0, gold[:, 0]]
@@ -175,16 +169,10 @@ class Tagger(nn.Module):
         return (logz - score).sum() / mask.sum()
 
     def marginals(self, em, mask):
-        """Per-token label probabilities under the CRF (forward-backward);
-        the emission softmax without the CRF layer."""
-        if not self.use_crf:
-            return em.softmax(-1)
+        """Per-token label probabilities under the CRF (forward-backward)."""
         trans = self._trans()
         b, t, n = em.shape
-        alphas = [self.start + self.start_mask + em[:, 0]]
-        for i in range(1, t):
-            nxt = torch.logsumexp(alphas[-1].unsqueeze(2) + trans + em[:, i].unsqueeze(1), dim=1)
-            alphas.append(torch.where(mask[:, i:i + 1], nxt, alphas[-1]))
+        alphas = self._forward(em, mask)
         lengths = mask.sum(1)
         beta = self.end.expand(b, n)
         betas = [None] * t
@@ -202,13 +190,7 @@ class Tagger(nn.Module):
         """Best BIO-valid label ids per sentence, and each chosen label's
         probability under the emission softmax (a confidence)."""
         probs = em.softmax(-1)
-        if not self.use_crf:
-            trans = torch.tensor(np.where(allowed_transitions(), 0.0, -1e4), dtype=em.dtype)
-            start = torch.tensor(np.where(allowed_starts(), 0.0, -1e4), dtype=em.dtype)
-            end = torch.zeros(len(LABELS))
-            em = probs.clamp_min(1e-9).log()
-        else:
-            trans, start, end = self._trans(), self.start + self.start_mask, self.end
+        trans, start, end = self._trans(), self.start + self.start_mask, self.end
         b, t, n = em.shape
         score = start + em[:, 0]
         back = []
@@ -317,36 +299,6 @@ def fit(vocab: Vocab, train, epochs: int, seed: int = 1, val=None, score_fn=None
     if best_state is not None:
         model.load_state_dict(best_state)
     return model, history
-
-
-# ---------------------------------------------------------------- saved model
-NETWORK_NAME = "network.pt"  # state dict (torch.save)
-NETWORK_META_NAME = "network.json"  # vocabulary and layer sizes
-
-
-def save(model: Tagger, vocab: Vocab, config: dict, out) -> None:
-    import json
-    from pathlib import Path
-
-    out = Path(out)
-    torch.save({k: v.detach().clone() for k, v in model.state_dict().items()}, out / NETWORK_NAME)
-    (out / NETWORK_META_NAME).write_text(
-        json.dumps({"config": config, "vocab": vocab.to_json()}, ensure_ascii=False, separators=(",", ":")) + "\n",
-        encoding="utf-8")
-
-
-def load(model_dir) -> tuple[Tagger, Vocab, dict]:
-    import json
-    from pathlib import Path
-
-    d = Path(model_dir)
-    meta = json.loads((d / NETWORK_META_NAME).read_text(encoding="utf-8"))
-    vocab = Vocab.from_json(meta["vocab"])
-    config = meta["config"]
-    model = Tagger(len(vocab.words), len(vocab.chars), len(vocab.dense), **config["layers"])
-    model.load_state_dict(torch.load(d / NETWORK_NAME, weights_only=True))
-    model.eval()
-    return model, vocab, config
 
 
 # ---------------------------------------------------------------- experiment

@@ -116,10 +116,11 @@ def train(sents, gazetteer: Gazetteer, out: Path, params: dict, folds: int = 4,
             tagger.close()
     _train_crf(x1, gold, out / PASS1_NAME, params)
     fx = FeatureExtractor(gazetteer, lexicon, names=names)
-    extra = doc_features([fx.keys(t) for t in toks], first)
+    keys = [fx.keys(t) for t in toks]
+    extra = doc_features(keys, first)
     _train_crf([with_extra(x, ex) for x, ex in zip(x1, extra)], gold, out / PASS2_NAME, params)
     if keep is not None:
-        keep.update(x1=x1, first=first, extra=extra, keys=[fx.keys(t) for t in toks])
+        keep.update(x1=x1, first=first, extra=extra, keys=keys)
     (out / LEXICON_NAME).write_text(json.dumps(lexicon.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n",
                                     encoding="utf-8")
     (out / NAME_MODEL_NAME).write_text(json.dumps(names.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n",
