@@ -10,7 +10,9 @@ sentences):
   ``data/ner/arabert``).
 
 ``NEWSFLOW_NER_BACKEND=auto|offline|camel`` chooses (auto: camel when
-installed, else offline); ``doc.provenance["entities"]["backend"]`` says which
+installed, else offline; ``NEWSFLOW_NER_MODEL=DIR`` points the offline
+backend at another model directory, e.g. one built with
+``python -m tasks.ner.train --train-only --out DIR``); ``doc.provenance["entities"]["backend"]`` says which
 one ran. Entities are produced for Arabic only: other documents get none and
 ``provenance["entities"]`` says so (``supported: false`` with the reason).
 """
@@ -26,6 +28,7 @@ from newsflow.document import Document, Entity
 from newsflow.pipeline import Step
 
 BACKEND_ENV = "NEWSFLOW_NER_BACKEND"
+MODEL_ENV = "NEWSFLOW_NER_MODEL"  # the offline model's directory (default: the shipped tasks/data/ner)
 BACKENDS = ("auto", "offline", "camel")
 ARABIC_LANGS = {"ar", "arb", "arz", "ary", "apc", "ajp", "acm", "afb", "aeb", "apd", "ayl", "acq"}
 UNSUPPORTED_REASON = "entities are produced for Arabic only"
@@ -94,7 +97,11 @@ class CRFBackend(Backend):
         from tasks.ner.features import FEATURE_VERSION
         from tasks.ner.model import NERModel
 
-        d = Path(model_dir) if model_dir else MODEL_DIR
+        d = Path(model_dir or os.environ.get(MODEL_ENV) or MODEL_DIR)
+        if not (d / META_PATH.name).is_file():
+            raise BackendUnavailable(f"no offline NER model in {d} (no {META_PATH.name}): check ${MODEL_ENV}, or "
+                                     "build one with `python -m tasks.ner.train`")
+        self.model_dir = d
         meta = json.loads((d / META_PATH.name).read_text(encoding="utf-8"))
         if meta.get("feature_version") != FEATURE_VERSION:
             raise BackendUnavailable(

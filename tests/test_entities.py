@@ -12,6 +12,7 @@ from tasks.entities import UNSUPPORTED_REASON, BackendUnavailable, EntityStep, c
 from tasks.ner import as_document, find_corpus, read_conll, score_spans, split_dev
 from tasks.ner.canonical import canonical_key, canonicalise
 from tasks.ner.features import tokenize
+from tasks.ner.places import Places, cldr_places, place_names
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLD = json.loads((ROOT / "tests" / "gold" / "seeds.json").read_text(encoding="utf-8"))["documents"]
@@ -39,22 +40,28 @@ def _by_text(doc):
 
 
 def _missing(seed_docs):
+    """Gold entities with no mention of their type: a mention counts when its
+    text is the gold text, or when its canonical form is the gold text's
+    (وكوريا الجنوبية: ANERcorp spans keep the attached و, the canonical drops it)."""
     missing = []
     for name, gold in GOLD.items():
         found = _by_text(seed_docs[name])
-        missing += [(name, g["text"], g["type"]) for g in gold["entities"] if g["type"] not in found.get(g["text"], {})]
+        canon = {(e.canonical, e.type) for e in seed_docs[name].entities}
+        missing += [(name, g["text"], g["type"]) for g in gold["entities"]
+                    if g["type"] not in found.get(g["text"], {})
+                    and (canonical_key(g["text"], g["type"]), g["type"]) not in canon]
     return missing
 
 
 def test_seed_entities_recall_floor(seed_docs):
     total = sum(len(g["entities"]) for g in GOLD.values())
     missing = _missing(seed_docs)
-    # measured with the shipped model (43 of 59): see .notes/entities.md; the goal is all of them
-    assert (total - len(missing)) / total >= 0.70, missing
+    # measured with the shipped model (47 of 59): see .notes/entities.md; the goal is all of them
+    assert (total - len(missing)) / total >= 0.75, missing
 
 
-@pytest.mark.xfail(reason="the offline CRF still misses 16 of the 59 seed entities, mostly unseen multi-word "
-                          "ORG names and Korean place names (بيونغ يانغ taken for a person); listed in the failure",
+@pytest.mark.xfail(reason="the offline CRF still misses 12 of the 59 seed entities: unseen multi-word ORG names, "
+                          "and places ANERcorp would tag ORG (كييف, سول, بيونج يانج); listed in the failure",
                    strict=False)
 def test_every_seed_entity_found_with_its_type(seed_docs):
     assert _missing(seed_docs) == []
@@ -76,6 +83,27 @@ def test_variants_found_in_seeds_share_a_canonical(seed_docs):
             forms = [f for f in (g["text"], *g.get("same_as", [])) if g["type"] in found.get(f, {})]
             canon = set().union(*(found[f][g["type"]] for f in forms)) if forms else set()
             assert len(canon) <= 1, (name, g, canon)
+
+
+def test_known_places_are_not_persons():
+    places = Places(["بيونغ يانغ", "سول"])
+    toks = "وصل كيم جونغ أون إلى بيونغ يانغ ثم سول".split()
+    tags = ["O", "B-PERS", "I-PERS", "I-PERS", "O", "B-PERS", "I-PERS", "O", "B-ORG"]
+    out = places.retype(toks, list(tags))
+    assert out[1:4] == tags[1:4]  # a person stays a person
+    assert out[5:7] == ["B-LOC", "I-LOC"]  # with a proclitic too: the key is clitic-free
+    assert out[8] == "B-ORG"  # ORG is left alone (ANERcorp: a place as club or government)
+    assert places.retype(["لبيونغ", "يانغ"], ["B-PERS", "I-PERS"]) == ["B-LOC", "I-LOC"]
+    # a part of a place name is not the place
+    assert places.retype(["بيونغ"], ["B-PERS"]) == ["B-PERS"]
+
+
+def test_place_list_drops_gazetteer_persons():
+    names = place_names({"LOC": ["موسكو", "الهند"], "PERS": ["الهند"]}, ["بيونغ يانغ", "موسكو"])
+    assert names == sorted(["موسكو", "بيونغ يانغ"])
+    cldr = cldr_places()
+    assert {"بيونغ يانغ", "سول", "موسكو", "كوريا الجنوبية"} <= set(cldr)
+    assert "الأمم المتحدة" not in cldr  # a CLDR "territory" that ANERcorp tags ORG
 
 
 def test_canonical_is_stable_across_documents():
@@ -154,6 +182,20 @@ def test_backend_selection(tmp_path, monkeypatch):
     (model / "config.json").write_text("{}")
     monkeypatch.setenv(entities.BACKEND_ENV, "auto")
     assert choose_backend() == "camel"
+
+
+def test_offline_model_directory_setting(tmp_path, monkeypatch):
+    from tasks.entities import CRFBackend
+    from tasks.ner import MODEL_DIR
+
+    monkeypatch.setenv(entities.MODEL_ENV, str(tmp_path))
+    with pytest.raises(BackendUnavailable, match="no offline NER model in"):
+        CRFBackend()
+    monkeypatch.setenv(entities.MODEL_ENV, str(MODEL_DIR))
+    backend = CRFBackend()
+    assert backend.model_dir == MODEL_DIR
+    tags, _ = backend.tag([["قال", "فلاديمير", "بوتين", "في", "موسكو"]])[0]
+    assert tags[1:3] == ["B-PERS", "I-PERS"] and tags[4] == "B-LOC"
 
 
 # The shipped model is retrained on train + dev (python -m tasks.ner.train), so

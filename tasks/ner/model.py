@@ -3,7 +3,9 @@
 Pass 1 tags each sentence from its own features. Pass 2 sees the same
 features plus :func:`tasks.ner.features.doc_features` of the pass-1 tags of
 the whole document, so a name tagged confidently once helps its other
-mentions.
+mentions. Last, a PERS span that is exactly a known place name
+(:mod:`tasks.ner.places`, when the model directory has ``places.json``)
+becomes LOC.
 """
 from __future__ import annotations
 
@@ -15,9 +17,11 @@ from typing import Sequence
 
 import pycrfsuite
 
-from tasks.ner import ATTRIBUTES_NAME, GAZETTEER_PATH, LEXICON_NAME, MODEL_DIR, NAME_MODEL_NAME, PASS1_NAME, PASS2_NAME
+from tasks.ner import (ATTRIBUTES_NAME, GAZETTEER_PATH, LEXICON_NAME, MODEL_DIR, NAME_MODEL_NAME, PASS1_NAME, PASS2_NAME,
+                       PLACES_NAME)
 from tasks.ner.features import FeatureExtractor, Gazetteer, Lexicon, doc_features
 from tasks.ner.names import NameModel
+from tasks.ner.places import Places
 
 
 class NERModel:
@@ -30,6 +34,8 @@ class NERModel:
         known = set(attrs.read_text(encoding="utf-8").split("\n")) if attrs.is_file() else None
         names = NameModel.from_json(json.loads((d / NAME_MODEL_NAME).read_text(encoding="utf-8")))
         self.features = FeatureExtractor(gazetteer, lexicon, known, names)
+        places = d / PLACES_NAME
+        self.places = Places(json.loads(places.read_text(encoding="utf-8")) if places.is_file() else ())
         self.pass1 = pycrfsuite.Tagger()
         self.pass1.open(str(d / PASS1_NAME))
         self.pass2 = pycrfsuite.Tagger()
@@ -47,15 +53,14 @@ class NERModel:
         first = [self.pass1.tag(x) for x in base]
         extra = doc_features([fx.keys(toks) for toks in sentences], first)
         out = []
-        for x, ex in zip(base, extra):
+        for toks, x, ex in zip(sentences, base, extra):
             for f, e in zip(x, ex):  # base is not needed after this: extend in place
                 f.extend(e)
             tags = self.pass2.tag(x)
-            if confidence:
-                conf = [self.pass2.marginal(t, i) if t != "O" else 1.0 for i, t in enumerate(tags)]
-                out.append((tags, conf))
-            else:
-                out.append(tags)
+            # confidence in the entity as tagged (a place retyped from PERS keeps the CRF's marginal)
+            conf = [self.pass2.marginal(t, i) if t != "O" else 1.0 for i, t in enumerate(tags)] if confidence else None
+            tags = self.places.retype(toks, tags)
+            out.append((tags, conf) if confidence else tags)
         return out
 
 

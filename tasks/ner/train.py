@@ -5,11 +5,11 @@ in the repo or ``../shared/data/anercorp/`` (``--corpus`` overrides), holds
 out the last 10% of sentences as dev, trains the two-pass CRF on the rest and
 reports dev P/R/F1 (held out), then retrains on all sentences (train + dev)
 and writes ``tasks/data/ner/`` (``pass1.crfsuite``, ``pass2.crfsuite``,
-``lexicon.json``, ``namemodel.json``, ``attributes.txt``, ``model.json`` with
+``lexicon.json``, ``namemodel.json``, ``attributes.txt``, ``places.json``, ``model.json`` with
 the held-out dev figures, ``gazetteer.json``, ``names.json``): the shipped
-model has seen dev, so measure with ``--train-only``, which writes the
-train-split model instead (``bench/bench_ner.py`` then gives held-out
-figures through the step); ``--no-write`` only reports.
+model has seen dev, so measure with ``--train-only --out DIR``, which writes
+the train-split model instead (``bench/bench_ner.py --model DIR`` then gives
+held-out figures through the step); ``--no-write`` only reports.
 Deterministic: L-BFGS with fixed parameters and a fixed data order.
 """
 from __future__ import annotations
@@ -25,8 +25,9 @@ from pathlib import Path
 import pycrfsuite
 
 from tasks.ner import (ATTRIBUTES_NAME, GAZETTEER_PATH, LEXICON_NAME, META_PATH, MODEL_DIR, NAME_MODEL_NAME, NAMES_PATH,
-                       PASS1_NAME, PASS2_NAME, find_corpus, read_conll, score, spans, split_dev)
+                       PASS1_NAME, PASS2_NAME, PLACES_NAME, find_corpus, read_conll, score, spans, split_dev)
 from tasks.ner import names as name_model
+from tasks.ner import places as place_list
 from tasks.ner.model import NERModel
 from tasks.ner.features import (FEATURE_VERSION, FeatureExtractor, Gazetteer, Lexicon, doc_features, normalise,
                                 gaz_key, read_gazetteers, with_extra)
@@ -79,8 +80,8 @@ def model_attributes(model_dir: Path) -> list[str]:
 
 def train(sents, gazetteer: Gazetteer, out: Path, params: dict, folds: int = 4,
           gaz_entries: dict[str, list[str]] | None = None, keep: dict | None = None) -> float:
-    """Train both passes into ``out`` (with ``lexicon.json``, ``namemodel.json``
-    and ``attributes.txt``).
+    """Train both passes into ``out`` (with ``lexicon.json``, ``namemodel.json``,
+    ``attributes.txt`` and ``places.json``).
 
     Jackknifing, over ``folds`` contiguous folds: a training sentence's
     lexicon features (:class:`tasks.ner.features.Lexicon`: how its words were
@@ -126,6 +127,8 @@ def train(sents, gazetteer: Gazetteer, out: Path, params: dict, folds: int = 4,
     (out / NAME_MODEL_NAME).write_text(json.dumps(names.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n",
                                        encoding="utf-8")
     (out / ATTRIBUTES_NAME).write_text("\n".join(model_attributes(out)) + "\n", encoding="utf-8")
+    places = place_list.place_names(gaz_entries or {}, place_list.cldr_places())
+    (out / PLACES_NAME).write_text(json.dumps(places, ensure_ascii=False, indent=0) + "\n", encoding="utf-8")
     return time.perf_counter() - t0
 
 
