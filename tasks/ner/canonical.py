@@ -45,7 +45,7 @@ def canonical_key(text: str, typ: str) -> str:
     return " ".join(fold_word(normalise(w), typ) for w in text.split())
 
 
-def _proclitic_options(word: str) -> list[str]:
+def proclitic_options(word: str) -> list[str]:
     """Possible names left after stripping proclitics, longest strip first."""
     out = []
     rest = word
@@ -61,7 +61,7 @@ def _proclitic_options(word: str) -> list[str]:
 
 def strip_proclitics(word: str, doc_words: Counter, vocab: Mapping[str, int]) -> str:
     """``word`` (normalised) without its proclitics, when there is evidence."""
-    for rest in _proclitic_options(word):
+    for rest in proclitic_options(word):
         if len(rest) < 3:
             continue
         if doc_words.get(rest, 0) > 0 or vocab.get(rest, 0) >= 3 * max(1, vocab.get(word, 0)):

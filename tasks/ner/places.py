@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Iterable, Sequence
 
 from tasks.ner import spans
+from tasks.ner.canonical import proclitic_options
 from tasks.ner.features import normalise
 
 # CLDR territory codes that are not places one can be in (UN, EU, euro area, pseudo-locales, unknown)
@@ -44,21 +45,6 @@ def _key(name: str) -> tuple[str, ...]:
     return tuple(normalise(w) for w in name.split())
 
 
-def _first_forms(word: str) -> set[str]:
-    """A normalised first word with its possible proclitics (و/ف, then ب/ل/ك;
-    لل = ل + ال) peeled off one at a time: names starting with those letters
-    (بيونغ, لاغوس) stay whole as one of the forms."""
-    forms = {word}
-    if len(word) > 3 and word[0] in "وف":
-        forms.add(word[1:])
-    for w in list(forms):
-        if len(w) > 3 and w[0] in "بلك":
-            forms.add(w[1:])
-            if w.startswith("لل"):
-                forms.add("ال" + w[2:])
-    return forms
-
-
 class Places:
     def __init__(self, names: Iterable[str]):
         self.keys = {_key(n) for n in names}
@@ -71,8 +57,10 @@ class Places:
         for s, e, typ in spans(tags):
             if typ != "PERS":
                 continue
+            first = normalise(tokens[s])
             rest = tuple(normalise(t) for t in tokens[s + 1:e])
-            if any((f, *rest) in self.keys for f in _first_forms(normalise(tokens[s]))):
+            # the first word whole (بيونغ, لاغوس) or without its proclitics (لبيونغ)
+            if any((f, *rest) in self.keys for f in (first, *proclitic_options(first))):
                 tags[s] = "B-LOC"
                 tags[s + 1:e] = ["I-LOC"] * (e - s - 1)
         return tags
