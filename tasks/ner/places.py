@@ -36,9 +36,11 @@ def cldr_places(locale: str = "ar") -> list[str]:
 
 
 def place_names(gaz_entries: dict[str, list[str]], extra: Iterable[str] = ()) -> list[str]:
-    """ANERgazet LOC plus ``extra`` (CLDR), minus what ANERgazet has as a person."""
+    """ANERgazet LOC plus ``extra`` (CLDR), minus what ANERgazet has as a
+    person and the gazetteer's letterless lines (``*``, ``-``)."""
     persons = {_key(n) for n in gaz_entries.get("PERS", ())}
-    return sorted(n for n in {*gaz_entries.get("LOC", ()), *extra} if _key(n) and _key(n) not in persons)
+    return sorted(n for n in {*gaz_entries.get("LOC", ()), *extra}
+                  if any(c.isalpha() for c in n) and _key(n) not in persons)
 
 
 def _key(name: str) -> tuple[str, ...]:
