@@ -366,6 +366,19 @@ class LineClassifier:
             run = []
         return out
 
+    @staticmethod
+    def keep_short_document(lines: list[Line]) -> None:
+        """A document the soft stages would empty is a short one (a news brief
+        of a sentence or two, one JSONL line), not all boilerplate: the soft
+        evidence is relative to a body it does not have. Its lines cut only for
+        being short or low in content come back; hard cuts (cues, datelines)
+        and runs of short lines (menus) stay cut."""
+        if any(ln.cls == "good" for ln in lines):
+            return
+        for ln in lines:
+            if ln.cls != _HARD and ln.reason in ("short", "low_content"):
+                ln.cls, ln.reason = "good", ""
+
     def islands(self, lines: list[Line]) -> None:
         """Keep the main block of good lines; drop small far-away blocks."""
         blocks: list[list[Line]] = []
@@ -422,6 +435,7 @@ class LineClassifier:
             first = next((i for i, ln in enumerate(lines) if ln.cls == "good"), 0)
             self.sections(lines, first)
             self.islands(lines)
+            self.keep_short_document(lines)
             t = self.find_title(lines)
             if t is not None:
                 res.title, res.title_line = lines[t].text, lines[t].no

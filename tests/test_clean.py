@@ -403,3 +403,22 @@ def test_trailing_teaser_list_after_the_article_is_cut_in_html_mode():
     own = body + ["The report makes three demands:", "- Open the hospital archives", "- Publish the budget",
                   "- Hold a public hearing"]
     assert [ln.text for ln in postfilter("\n".join(own)).body] == own
+
+
+def test_a_short_brief_is_kept_not_emptied():
+    # two short sentences and nothing else: no body to call them boilerplate against
+    brief = ["قال الرئيس فلاديمير بوتين في موسكو إن التعاون مع بيونغ يانغ سيستمر.",
+             "وأضاف أن روسيا ستواصل دعمها."]
+    res = classify_text("\n".join(brief))
+    assert [ln.text for ln in res.body] == brief and not res.removed
+    assert [ln.text for ln in classify_text("مرحبا بكم في موسكو").body] == ["مرحبا بكم في موسكو"]
+    # but a menu stays a menu: cue lines, and a run of short items, are still cut
+    assert not classify_text("Home\nSports\nContact\nAbout\nLogin").body
+    teasers = ["ارتفاع أسعار النفط اليوم", "فوز الفريق في المباراة", "افتتاح معرض الكتاب", "أمطار غزيرة في المدينة",
+               "انتخابات البلدية المقبلة", "تراجع البورصة المحلية"]
+    res = classify_text("\n".join(teasers))
+    assert not res.body and {ln.reason for ln in res.removed} == {"short_run"}
+    # and when a body exists, a short line far from it is still judged by its neighbours
+    body = "يقول التقرير إن " + "الاقتصاد نما بسرعة كبيرة خلال العام الماضي في كل القطاعات، " * 6 + "وفق البيانات."
+    res = classify_text("\n".join([body, "شارك", "اقرأ أيضا: عنوان آخر"]))
+    assert [ln.text for ln in res.body] == [body]
