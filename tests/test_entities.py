@@ -56,12 +56,12 @@ def _missing(seed_docs):
 def test_seed_entities_recall_floor(seed_docs):
     total = sum(len(g["entities"]) for g in GOLD.values())
     missing = _missing(seed_docs)
-    # measured with the shipped model (47 of 59): see .notes/entities.md; the goal is all of them
-    assert (total - len(missing)) / total >= 0.75, missing
+    # measured with the shipped model (51 of 59): see .notes/entities.md; the goal is all of them
+    assert (total - len(missing)) / total >= 0.85, missing
 
 
-@pytest.mark.xfail(reason="the offline CRF still misses 12 of the 59 seed entities: unseen multi-word ORG names, "
-                          "and places ANERcorp would tag ORG (كييف, سول, بيونج يانج); listed in the failure",
+@pytest.mark.xfail(reason="the offline CRF still misses 8 of the 59 seed entities: unseen multi-word ORG names, "
+                          "a trailing nisba (مجلس الأمن الروسي); listed in the failure",
                    strict=False)
 def test_every_seed_entity_found_with_its_type(seed_docs):
     assert _missing(seed_docs) == []
@@ -96,6 +96,31 @@ def test_known_places_are_not_persons():
     assert places.retype(["لبيونغ", "يانغ"], ["B-PERS", "I-PERS"]) == ["B-LOC", "I-LOC"]
     # a part of a place name is not the place
     assert places.retype(["بيونغ"], ["B-PERS"]) == ["B-PERS"]
+
+
+def test_cldr_places_in_org_or_untagged_are_places():
+    from tasks.ner.features import Lexicon
+    places = Places(["موسكو"], cldr=["بيونغ يانغ", "كييف", "سول", "مالي"])
+    # rule 2: an ORG that is exactly a CLDR place, with the غ/ج transliteration folded
+    toks = "قمة بيونج يانج مع سول".split()
+    assert places.retype(toks, ["O", "B-ORG", "I-ORG", "O", "B-ORG"]) == ["O", "B-LOC", "I-LOC", "O", "B-LOC"]
+    # an ORG that only starts with a place is a club or a body, not the place
+    assert places.retype(["سول", "يونايتد"], ["B-ORG", "I-ORG"]) == ["B-ORG", "I-ORG"]
+    # the ANERgazet-only list (موسكو here) does not retype ORG
+    assert places.retype(["موسكو"], ["B-ORG"]) == ["B-ORG"]
+    # rule 3: an untagged CLDR place, proclitic and all
+    assert places.retype("استفزاز لكييف".split(), ["O", "O"]) == ["O", "B-LOC"]
+    # ... but not a word training saw only outside a LOC (مالي "financial")
+    lex = Lexicon(words={"مالي": ["O"], "كييف": ["LOCH"]})
+    assert places.retype("مركز مالي في كييف".split(), ["O"] * 4, lex) == ["O", "O", "O", "B-LOC"]
+    # nor a place name inside an entity the CRF found
+    assert places.retype(["دينامو", "كييف"], ["B-ORG", "I-ORG"]) == ["B-ORG", "I-ORG"]
+
+
+def test_places_json_formats():
+    assert Places.from_json(["بيونغ يانغ"]).retype(["بيونغ", "يانغ"], ["B-PERS", "I-PERS"]) == ["B-LOC", "I-LOC"]
+    p = Places.from_json({"places": ["موسكو"], "cldr": ["سول"]})
+    assert p.retype(["سول"], ["O"]) == ["B-LOC"] and p.retype(["موسكو"], ["O"]) == ["O"]
 
 
 def test_place_list_drops_gazetteer_persons():

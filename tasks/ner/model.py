@@ -3,9 +3,9 @@
 Pass 1 tags each sentence from its own features. Pass 2 sees the same
 features plus :func:`tasks.ner.features.doc_features` of the pass-1 tags of
 the whole document, so a name tagged confidently once helps its other
-mentions. Last, a PERS span that is exactly a known place name
-(:mod:`tasks.ner.places`, when the model directory has ``places.json``)
-becomes LOC.
+mentions. Last, known place names (:mod:`tasks.ner.places`, when the
+model directory has ``places.json``): a PERS span that is exactly one, an
+ORG span or an untagged run that is exactly a CLDR place, becomes LOC.
 """
 from __future__ import annotations
 
@@ -35,7 +35,9 @@ class NERModel:
         names = NameModel.from_json(json.loads((d / NAME_MODEL_NAME).read_text(encoding="utf-8")))
         self.features = FeatureExtractor(gazetteer, lexicon, known, names)
         places = d / PLACES_NAME
-        self.places = Places(json.loads(places.read_text(encoding="utf-8")) if places.is_file() else ())
+        self.places_data = json.loads(places.read_text(encoding="utf-8")) if places.is_file() else {}
+        self.places = Places.from_json(self.places_data)
+        self.lexicon = lexicon
         self.pass1 = pycrfsuite.Tagger()
         self.pass1.open(str(d / PASS1_NAME))
         self.pass2 = pycrfsuite.Tagger()
@@ -57,9 +59,14 @@ class NERModel:
             for f, e in zip(x, ex):  # base is not needed after this: extend in place
                 f.extend(e)
             tags = self.pass2.tag(x)
-            # confidence in the entity as tagged (a place retyped from PERS keeps the CRF's marginal)
+            # confidence: the CRF's marginal of the tag it gave (a place retyped from PERS/ORG keeps it);
+            # a place the rules found where the CRF saw none gets the CRF's (low) marginal of the place tag
             conf = [self.pass2.marginal(t, i) if t != "O" else 1.0 for i, t in enumerate(tags)] if confidence else None
-            tags = self.places.retype(toks, tags)
+            before = list(tags) if confidence else None
+            tags = self.places.retype(toks, tags, self.lexicon)
+            if confidence:
+                conf = [self.pass2.marginal(t, i) if b == "O" and t != "O" else c
+                        for i, (b, t, c) in enumerate(zip(before, tags, conf))]
             out.append((tags, conf) if confidence else tags)
         return out
 

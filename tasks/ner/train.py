@@ -127,9 +127,14 @@ def train(sents, gazetteer: Gazetteer, out: Path, params: dict, folds: int = 4,
     (out / NAME_MODEL_NAME).write_text(json.dumps(names.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n",
                                        encoding="utf-8")
     (out / ATTRIBUTES_NAME).write_text("\n".join(model_attributes(out)) + "\n", encoding="utf-8")
-    places = place_list.place_names(gaz_entries or {}, place_list.cldr_places())
-    (out / PLACES_NAME).write_text(json.dumps(places, ensure_ascii=False, indent=0) + "\n", encoding="utf-8")
+    write_places(out, gaz_entries or {})
     return time.perf_counter() - t0
+
+
+def write_places(out: Path, gaz_entries: dict[str, list[str]]) -> None:
+    """``places.json`` (tasks.ner.places); the CRFs do not depend on it."""
+    (out / PLACES_NAME).write_text(json.dumps(place_list.place_lists(gaz_entries), ensure_ascii=False, indent=0) + "\n",
+                                   encoding="utf-8")
 
 
 def evaluate(sents, model_dir: Path, gazetteer: Gazetteer) -> dict:
