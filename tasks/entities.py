@@ -18,6 +18,7 @@ one ran. Entities are produced for Arabic only: other documents get none and
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -83,6 +84,7 @@ def is_arabic(doc: Document) -> bool:
 class Backend:
     name = "backend"
     model = ""
+    fingerprint = ""  # changes when the model's files do (part of the step's version)
 
     def tag(self, sentences: list[list[str]]) -> list[tuple[list[str], list[float]]]:
         """Per sentence: BIO tags and a confidence per token."""
@@ -108,6 +110,7 @@ class CRFBackend(Backend):
                 f"NER model in {d} was built with features v{meta.get('feature_version')}, code has "
                 f"v{FEATURE_VERSION}: rebuild it with `python -m tasks.ner.train`")
         self.model = f"anercorp-crf/f{FEATURE_VERSION}"
+        self.fingerprint = model_fingerprint(d)
         self.names: dict[str, int] = json.loads((d / NAMES_PATH.name).read_text(encoding="utf-8"))
         self.ner = NERModel(d)
 
@@ -115,9 +118,21 @@ class CRFBackend(Backend):
         return self.ner.tag(sentences, confidence=True)
 
 
+def model_fingerprint(model_dir: Path) -> str:
+    """First 12 hex digits of a SHA-256 over the model directory's files
+    (names and bytes; the data card left out): a rebuilt model, or a new
+    ``places.json``, gives a new fingerprint and so a new step version."""
+    h = hashlib.sha256()
+    for f in sorted(Path(model_dir).iterdir()):
+        if f.is_file() and f.suffix != ".md":
+            h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()[:12]
+
+
 class CamelBackend(Backend):
     name = "camel"
     model = "camel-tools NERecognizer arabert"
+    fingerprint = "arabert"
 
     def __init__(self):
         from camel_tools.ner import NERecognizer  # only reached when the data is installed
@@ -139,7 +154,14 @@ def load_backend(name: str) -> Backend:
 # ---------------------------------------------------------------- the step
 class EntityStep(Step):
     name = "entities"
-    version = "1"
+    CODE_VERSION = "2"  # bump when tagging/canonical code changes what a document gets
+
+    @property
+    def version(self) -> str:
+        """Code version + backend + model fingerprint: documents landed by another
+        model are outdated (re-processed by ``reprocess`` and by a re-run)."""
+        b = self.backend
+        return f"{self.CODE_VERSION}:{b.name}:{b.fingerprint}"
 
     def __init__(self, backend: str | None = None):
         self.backend_name = choose_backend(backend)  # fails early and clearly on a bad setting
@@ -169,7 +191,8 @@ class EntityStep(Step):
         doc.entities = [Entity(text=t, type=typ, start=s, end=e, canonical=c, score=round(sc, 4))
                         for (t, typ, s, e, sc), c in zip(found, canon)]
         doc.provenance["entities"] = {
-            "backend": backend.name, "model": backend.model, "supported": True, "language": "ar",
+            "backend": backend.name, "model": backend.model, "model_fingerprint": backend.fingerprint,
+            "supported": True, "language": "ar",
             "tokens": sum(len(s) for s in sents), "entities": len(doc.entities),
             "types": ["PERS", "LOC", "ORG", "MISC"],
         }

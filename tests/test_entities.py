@@ -223,6 +223,27 @@ def test_offline_model_directory_setting(tmp_path, monkeypatch):
     assert tags[1:3] == ["B-PERS", "I-PERS"] and tags[4] == "B-LOC"
 
 
+def test_step_version_follows_the_model_files(tmp_path, step):
+    """A rebuilt model or a new places.json makes landed documents outdated
+    (their pipeline_version no longer matches), so a re-run re-enriches them."""
+    import shutil
+
+    from tasks.entities import model_fingerprint
+    from tasks.ner import MODEL_DIR
+
+    copy = tmp_path / "model"
+    shutil.copytree(MODEL_DIR, copy)
+    first = model_fingerprint(copy)
+    assert first == model_fingerprint(MODEL_DIR)
+    (copy / "DATA_CARD.md").write_text("edited", encoding="utf-8")
+    assert model_fingerprint(copy) == first  # the card is not the model
+    (copy / "places.json").write_text('{"places": [], "cldr": []}\n', encoding="utf-8")
+    assert model_fingerprint(copy) != first
+    assert step.version.endswith(":offline-crf:" + first)
+    doc = step.process(Document.from_content("قال فلاديمير بوتين في موسكو", "v"))
+    assert doc.provenance["entities"]["model_fingerprint"] == first
+
+
 # The shipped model is retrained on train + dev (python -m tasks.ner.train), so
 # this is a regression floor, not a held-out figure: held-out dev figures come
 # from the train-split model (--train-only, then bench/bench_ner.py) and are
