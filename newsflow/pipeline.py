@@ -29,6 +29,8 @@ DEFAULT_STAGES = ("clean", "language", "entities", "dates")
 
 class Step:
     name = "step"
+    # part of a landed document's pipeline_version: bump it when the step's output for the same input
+    # changes, so a re-run or `reprocess` redoes the documents landed before
     version = "1"
 
     def process(self, doc: Document) -> Document:  # pragma: no cover - interface

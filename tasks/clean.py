@@ -65,7 +65,7 @@ def cross_doc_keys(key_sets: list[set[str]], min_docs: int = CROSS_DOC_MIN_DOCS,
 
 class CleanStep(Step):
     name = "clean"
-    version = "1"
+    version = "2"  # 1 -> 2: the rules refined since the first release (see git log)
 
     def __init__(self, cross_doc: bool = True, **_: object):
         self.cross_doc = cross_doc

@@ -602,7 +602,7 @@ def dateline_published(text: str, head: int = 1000) -> str | None:
 
 class DateStep(Step):
     name = "dates"
-    version = "1"
+    version = "2"  # 1 -> 2: the rules refined since the first release (see git log)
 
     def __init__(self, find_published: bool = True):
         self.find_published = find_published

@@ -490,7 +490,7 @@ def detect(text: str, primary: frozenset[str] = frozenset(PRIMARY)) -> dict[str,
 
 class LanguageStep(Step):
     name = "language"
-    version = "1"
+    version = "2"  # 1 -> 2: the rules refined since the first release (see git log)
 
     def __init__(self, primary: tuple[str, ...] | list[str] | None = None):
         self.primary = frozenset(primary if primary is not None else PRIMARY)
