@@ -35,8 +35,7 @@ class NERModel:
         names = NameModel.from_json(json.loads((d / NAME_MODEL_NAME).read_text(encoding="utf-8")))
         self.features = FeatureExtractor(gazetteer, lexicon, known, names)
         places = d / PLACES_NAME
-        self.places_data = json.loads(places.read_text(encoding="utf-8")) if places.is_file() else {}
-        self.places = Places.from_json(self.places_data)
+        self.places = Places.from_json(json.loads(places.read_text(encoding="utf-8")) if places.is_file() else [])
         self.lexicon = lexicon
         self.pass1 = pycrfsuite.Tagger()
         self.pass1.open(str(d / PASS1_NAME))
@@ -59,15 +58,16 @@ class NERModel:
             for f, e in zip(x, ex):  # base is not needed after this: extend in place
                 f.extend(e)
             tags = self.pass2.tag(x)
-            # confidence: the CRF's marginal of the tag it gave (a place retyped from PERS/ORG keeps it);
-            # a place the rules found where the CRF saw none gets the CRF's (low) marginal of the place tag
-            conf = [self.pass2.marginal(t, i) if t != "O" else 1.0 for i, t in enumerate(tags)] if confidence else None
-            before = list(tags) if confidence else None
+            crf_tags = list(tags) if confidence else None
             tags = self.places.retype(toks, tags, self.lexicon)
             if confidence:
-                conf = [self.pass2.marginal(t, i) if b == "O" and t != "O" else c
-                        for i, (b, t, c) in enumerate(zip(before, tags, conf))]
-            out.append((tags, conf) if confidence else tags)
+                # the CRF's marginal of the tag it gave (a place retyped from PERS/ORG keeps it); a place the
+                # rules found where the CRF saw none gets the CRF's (low) marginal of the place tag
+                conf = [1.0 if t == "O" else self.pass2.marginal(t if c == "O" else c, i)
+                        for i, (c, t) in enumerate(zip(crf_tags, tags))]
+                out.append((tags, conf))
+            else:
+                out.append(tags)
         return out
 
 

@@ -74,10 +74,6 @@ def _key(name: str) -> tuple[str, ...]:
     return tuple(normalise(w) for w in name.split())
 
 
-def _folded(key: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(w.replace("غ", "ج") for w in key)
-
-
 def _char_table() -> dict[int, str | None]:
     """``normalise`` then غ -> ج as one ``str.translate`` table: every step of
     ``normalise`` maps or drops single characters, so this is exact on the
@@ -97,16 +93,21 @@ def _char_table() -> dict[int, str | None]:
 _FOLD_NORM = _char_table()
 
 
+def _fold_key(words: Iterable[str]) -> tuple[str, ...]:
+    """Normalised words with غ folded into ج (how ``cldr`` names are compared)."""
+    return tuple(w.translate(_FOLD_NORM) for w in words)
+
+
 class Places:
     CACHE = 50_000  # distinct tokens remembered by the rule-3 pre-check
 
     def __init__(self, names: Iterable[str], cldr: Iterable[str] = ()):
         self.keys = {_key(n) for n in names}
         self.keys.discard(())
-        self.cldr = {_folded(_key(n)) for n in cldr}
+        self.cldr = {_fold_key(n.split()) for n in cldr}
         self.cldr.discard(())
         self.longest = max(map(len, self.cldr), default=0)
-        # rule 3: first word -> name lengths, longest first; token -> the first words it can be
+        # rules 2 and 3: first word -> name lengths, longest first; token -> the first words it can be
         lengths: dict[str, set[int]] = {}
         for k in self.cldr:
             lengths.setdefault(k[0], set()).add(len(k))
@@ -120,18 +121,20 @@ class Places:
             return cls(data)
         return cls(data.get("places", ()), data.get("cldr", ()))
 
-    @staticmethod
-    def _matches(keys: set, key: tuple[str, ...], fold: bool) -> bool:
-        # the first word whole (بيونغ, لاغوس) or without its proclitics (لبيونغ)
+    def _is_place(self, key: tuple[str, ...]) -> bool:
+        """Rule 1: ``key`` (normalised words) is in ``places``, the first word
+        whole (بيونغ, لاغوس) or without its proclitics (لبيونغ)."""
         first, rest = key[0], key[1:]
-        for f in (first, *proclitic_options(first)):
-            k = (f, *rest)
-            if (_folded(k) if fold else k) in keys:
-                return True
-        return False
+        return any((f, *rest) in self.keys for f in (first, *proclitic_options(first)))
+
+    def _is_cldr(self, tokens: Sequence[str], forms: tuple[str, ...]) -> bool:
+        """Rules 2 and 3: ``tokens`` are a CLDR name whose first word is one of ``forms``."""
+        rest = _fold_key(tokens[1:])
+        return any((f, *rest) in self.cldr for f in forms)
 
     def _first_forms(self, token: str) -> tuple[str, ...]:
-        """The CLDR first words ``token`` is, whole or without its proclitics (cached)."""
+        """The CLDR first words ``token`` is, whole or without its proclitics
+        (the same forms as :meth:`_is_place`; cached)."""
         hit = self._starts.get(token)
         if hit is None:
             f = token.translate(_FOLD_NORM)
@@ -154,8 +157,8 @@ class Places:
         """``tags`` with the three rules applied (in place). ``lexicon``: the
         model's (rule 3 skips words training saw only outside a LOC)."""
         for s, e, typ in spans(tags):
-            if (typ == "PERS" and self.keys and self._matches(self.keys, _key(" ".join(tokens[s:e])), False)) or \
-                    (typ == "ORG" and self.cldr and self._matches(self.cldr, _key(" ".join(tokens[s:e])), True)):
+            if (typ == "PERS" and self.keys and self._is_place(_key(" ".join(tokens[s:e])))) or \
+                    (typ == "ORG" and self.cldr and self._is_cldr(tokens[s:e], self._first_forms(tokens[s]))):
                 _set(tags, s, e, "LOC")
         if not self.cldr:
             return tags
@@ -173,8 +176,7 @@ class Places:
             for ln in sorted({ln for f in forms for ln in self._lengths[f] if i + ln <= n}, reverse=True):
                 if any(t != "O" for t in tags[i + 1:i + ln]):
                     continue
-                rest = tuple(t.translate(_FOLD_NORM) for t in tokens[i + 1:i + ln])
-                if any((f, *rest) in self.cldr for f in forms):
+                if self._is_cldr(tokens[i:i + ln], forms):
                     if all(_maybe_place(words.get(gaz_key(t))) for t in tokens[i:i + ln]):
                         _set(tags, i, i + ln, "LOC")
                     end = i + ln
