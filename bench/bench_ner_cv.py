@@ -33,19 +33,21 @@ from tasks.ner import PLACES_NAME, find_corpus, read_conll, score, score_spans, 
 
 def _block(args):
     corpus, folds, k = args
-    from tasks.ner.features import Gazetteer, read_gazetteers
+    from tasks.ner.features import read_gazetteers
     from tasks.ner.model import NERModel
     from tasks.ner.places import Places
-    from tasks.ner.train import PARAMS, train
+    from tasks.ner.persons import PersonNames
+    from tasks.ner.train import PARAMS, model_gazetteer, train
 
     sents = read_conll(Path(corpus) / "train.txt")
     lo, hi = len(sents) * k // folds, len(sents) * (k + 1) // folds
     gaz_entries = read_gazetteers(Path(corpus))
-    gazetteer = Gazetteer(gaz_entries)
+    persons = PersonNames.from_index()
+    gazetteer = model_gazetteer(gaz_entries, persons)
     block = [toks for toks, _ in sents[lo:hi]]
     gold = [tags for _, tags in sents[lo:hi]]
     with tempfile.TemporaryDirectory() as tmp:
-        secs = train(sents[:lo] + sents[hi:], gazetteer, Path(tmp), dict(PARAMS), 4, gaz_entries)
+        secs = train(sents[:lo] + sents[hi:], gazetteer, Path(tmp), dict(PARAMS), 4, gaz_entries, persons=persons)
         model = NERModel(Path(tmp), gazetteer)
         pred = model.tag(block)
         # the same model with only the first place rule (PERS -> LOC), as shipped before the CLDR rules

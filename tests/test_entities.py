@@ -61,7 +61,7 @@ def test_seed_entities_recall_floor(seed_docs):
 
 
 @pytest.mark.xfail(reason="the offline CRF still misses 8 of the 59 seed entities: unseen multi-word ORG names, "
-                          "a trailing nisba (مجلس الأمن الروسي); listed in the failure",
+                          "a trailing nisba (مجلس الأمن الروسي), a palace, a syllable; listed in the failure",
                    strict=False)
 def test_every_seed_entity_found_with_its_type(seed_docs):
     assert _missing(seed_docs) == []
@@ -309,3 +309,83 @@ def test_unweighted_features_dropped_without_changing_tags():
     model.features.known = None
     model.features._cache.clear()
     assert model.tag(sents) == filtered
+
+
+def _name_index(path: Path) -> Path:
+    """A tiny index with the schema of arabic-name-romanizer's names.sqlite3."""
+    import sqlite3
+
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE units (arabic_key TEXT, latin TEXT, latin_lang TEXT, country TEXT, role TEXT, "
+                "count INTEGER, source TEXT)")
+    con.execute("CREATE TABLE full_names (arabic_key TEXT, latin TEXT, latin_lang TEXT, country TEXT, "
+                "count INTEGER, source TEXT)")
+    con.executemany("INSERT INTO units VALUES (?, '', '', '', ?, ?, ?)", [
+        ("محمد", "given", 300, "wikidata"), ("محمد", "surname", 40, "wikidata"),
+        ("عبد الرحمن", "given", 5, "wikidata"), ("الرحمن", "surname", 2, "wikidata"),
+        ("سليم", "given", 9, "dzirinames")])
+    con.executemany("INSERT INTO full_names VALUES (?, '', '', '', 1, ?)", [
+        ("محمد  عبد الرحمن", "wikidata"), ("محمد", "wikidata"), ("سليم بن علي", "dzirinames")])
+    con.commit()
+    con.close()
+    return path
+
+
+def test_person_names_from_an_index(tmp_path):
+    from tasks.ner.features import gaz_key
+    from tasks.ner.persons import PersonNames, bucket
+
+    persons = PersonNames.from_index(_name_index(tmp_path / "names.sqlite3"))
+    # counts summed over roles and over the words of a unit; الرحمن and رحمن share a key
+    assert persons.counts[gaz_key("محمد")] == 340
+    assert persons.counts[gaz_key("الرحمن")] == 7 and persons.counts[gaz_key("عبد")] == 5
+    assert gaz_key("سليم") not in persons.counts  # only the Wikidata (CC0) rows
+    assert persons.full == ["محمد عبد الرحمن"]  # multi-word, whitespace tidied, Wikidata only
+    assert persons.marks(gaz_key("محمد")) == ("b4",) and persons.marks("غيرموجود") == ()
+    assert [bucket(n) for n in (1, 3, 4, 15, 16, 255, 256, 1024, 10**6)] == [0, 0, 1, 1, 2, 3, 4, 5, 5]
+    again = PersonNames.from_json(json.loads(json.dumps(persons.to_json())))
+    assert again.counts == persons.counts and again.full == persons.full
+    entries = persons.gazetteer_entries({"PERS": ["فلاديمير بوتين"]})
+    assert entries == {"PERS": ["فلاديمير بوتين"], "WPERS": ["محمد عبد الرحمن"]}
+
+
+def test_shipped_model_uses_wikidata_person_names():
+    from tasks.ner import MODEL_DIR
+    from tasks.ner.features import gaz_key
+    from tasks.ner.model import NERModel
+    from tasks.ner.persons import PersonNames
+
+    persons = PersonNames.load(MODEL_DIR)
+    assert persons is not None and len(persons.counts) > 10_000 and len(persons.full) > 10_000
+    model = NERModel(MODEL_DIR)
+    name = next(n for n in persons.full if len(n.split()) == 2)
+    keys = [gaz_key(w) for w in name.split()]
+    assert "B-WPERS" in model.features.gaz.match(keys)[0]
+    feats = model.features.sentence(["قال", "محمد"])
+    assert any(f.startswith("pn=") for f in feats[1])  # the model has weights for the bucket features
+
+
+def test_person_names_from_the_installed_package():
+    pytest.importorskip("arabic_name_romanizer")
+    from tasks.ner.features import gaz_key
+    from tasks.ner.persons import PersonNames
+
+    persons = PersonNames.from_index()
+    assert persons.marks(gaz_key("محمد"))[0] in ("b4", "b5")
+    assert len(persons.full) > 10_000
+
+
+def test_two_names_joined_by_and_are_split():
+    from tasks.ner.model import split_joined_persons
+
+    sents = [["التقى", "كيم", "وشويغو", "أمس"], ["وقال", "شويغو", "إن"], ["سعد", "بن", "أبي", "وقاص"]]
+    tags = [["O", "B-PERS", "I-PERS", "O"], ["O", "B-PERS", "O"], ["B-PERS", "I-PERS", "I-PERS", "I-PERS"]]
+    split_joined_persons(sents, tags)
+    # شويغو is a name of its own in the document; قاص is not, so وقاص stays inside its name
+    assert tags == [["O", "B-PERS", "B-PERS", "O"], ["O", "B-PERS", "O"], ["B-PERS", "I-PERS", "I-PERS", "I-PERS"]]
+
+
+def test_partial_mention_prefers_the_name_that_has_it_word_for_word():
+    # a wrong span "كيم وشويغو" contains شويغو only up to an edit; سيرغي شويغو has it exactly
+    canon = canonicalise([("كيم وشويغو", "PERS"), ("سيرغي شويغو", "PERS"), ("شويغو", "PERS")])
+    assert canon[2] == canon[1] != canon[0]

@@ -100,6 +100,11 @@ def _contains(full: Sequence[str], part: Sequence[str]) -> bool:
                for i in range(len(full) - n + 1))
 
 
+def _contains_exactly(full: Sequence[str], part: Sequence[str]) -> bool:
+    n = len(part)
+    return any(tuple(full[i:i + n]) == tuple(part) for i in range(len(full) - n + 1))
+
+
 def canonicalise(mentions: Sequence[tuple[str, str]], vocab: Mapping[str, int] | None = None) -> list[str]:
     """Canonical strings for a document's ``(text, type)`` mentions, in order."""
     vocab = vocab or {}
@@ -141,5 +146,7 @@ def _find_rep(key: tuple[str, ...], reps: list[tuple[str, ...]], typ: str, freq:
     if typ == "PERS" and key:
         part_of = [r for r in reps if len(r) > len(key) and _contains(r, key)]
         if part_of:
-            return max(part_of, key=lambda r: (freq[(typ, r)], r))
+            # a name that has the part word for word beats one that has it only up to an edit
+            # (شويجو: سيرجي شويجو before كيم وشويجو), then the more frequent
+            return max(part_of, key=lambda r: (_contains_exactly(r, key), freq[(typ, r)], r))
     return None

@@ -11,6 +11,7 @@ well above 20k tokens/s on one core.
 from __future__ import annotations
 
 import re
+import sys
 from collections import Counter, OrderedDict, defaultdict
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -26,9 +27,10 @@ from camel_tools.utils.normalize import (
 
 if TYPE_CHECKING:
     from tasks.ner.names import NameModel
+    from tasks.ner.persons import PersonNames
 
 # Bump when the features change: a model is only valid with its feature set.
-FEATURE_VERSION = "6"
+FEATURE_VERSION = "7"
 
 # Persian/Urdu letter forms that show up in Arabic news (تسنیم), invisible marks.
 _EXTRA = str.maketrans({
@@ -149,23 +151,31 @@ class Gazetteer:
     """Multi-word name lists keyed by the normalised, clitic-free first word."""
 
     def __init__(self, entries: dict[str, Iterable[str]]):
-        # type -> set of tuples of keys; first key -> max length
-        self.phrases: dict[tuple[str, ...], set[str]] = {}
+        # tuple of keys -> types. Tens of thousands of names (Wikidata's persons) share their words and
+        # their few type combinations: words are interned and type tuples shared, which keeps the loaded
+        # gazetteer small
+        phrases: dict[tuple[str, ...], set[str]] = {}
         for typ, names in entries.items():
             for name in names:
-                key = tuple(gaz_key(w) for w in name.split())
+                key = tuple(sys.intern(gaz_key(w)) for w in name.split())
                 if not key or not all(key):
                     continue
-                self.phrases.setdefault(key, set()).add(typ)
-        self.words: dict[str, set[str]] = {}
+                phrases.setdefault(key, set()).add(typ)
+        shared: dict[frozenset, tuple[str, ...]] = {}
+
+        def types_of(types: set[str]) -> tuple[str, ...]:
+            return shared.setdefault(frozenset(types), tuple(sorted(types)))
+
+        words: dict[str, set[str]] = {}
         lengths: dict[str, set[int]] = {}
-        for key, types in self.phrases.items():
+        for key, types in phrases.items():
             lengths.setdefault(key[0], set()).add(len(key))
             for w in key:
-                self.words.setdefault(w, set()).update(types)
+                words.setdefault(w, set()).update(types)
+        self.words: dict[str, tuple[str, ...]] = {w: types_of(t) for w, t in words.items()}
         # first word -> phrase lengths starting with it, longest first
-        self.lengths = {w: sorted(ls, reverse=True) for w, ls in lengths.items()}
-        self.marks = {key: sorted(types) for key, types in self.phrases.items()}
+        self.lengths = {w: tuple(sorted(ls, reverse=True)) for w, ls in lengths.items()}
+        self.marks = {key: types_of(types) for key, types in phrases.items()}
 
     @classmethod
     def load(cls, directory: Path) -> "Gazetteer":
@@ -287,8 +297,10 @@ class FeatureExtractor:
     CACHE_SIZE = 50_000
 
     def __init__(self, gazetteer: Gazetteer | None = None, lexicon: Lexicon | None = None,
-                 known: set[str] | None = None, names: "NameModel | None" = None):
+                 known: set[str] | None = None, names: "NameModel | None" = None,
+                 persons: "PersonNames | None" = None):
         self.gaz = gazetteer or Gazetteer({})
+        self.persons = persons
         self.lex = lexicon or Lexicon()
         self.names = names
         # features the model has weights for: others are dropped up front (faster tagging)
@@ -322,6 +334,8 @@ class FeatureExtractor:
         f.extend("lx=" + m for m in lex.words.get(bare, ("unk",)))
         if self.names is not None:
             f.extend("nc=" + m for m in self.names.marks(bare))
+        if self.persons is not None:
+            f.extend("pn=" + m for m in self.persons.marks(bare))
         ctx_base = ["w=" + n, "s=" + stem, "sh=" + shp]
         if len(bare) > 2:
             ctx_base.append("x2=" + bare[-2:])

@@ -19,21 +19,25 @@ import pycrfsuite
 
 from tasks.ner import (ATTRIBUTES_NAME, GAZETTEER_PATH, LEXICON_NAME, MODEL_DIR, NAME_MODEL_NAME, PASS1_NAME, PASS2_NAME,
                        PLACES_NAME)
-from tasks.ner.features import FeatureExtractor, Gazetteer, Lexicon, doc_features
+from tasks.ner import spans
+from tasks.ner.features import FeatureExtractor, Gazetteer, Lexicon, doc_features, normalise
 from tasks.ner.names import NameModel
+from tasks.ner.persons import PersonNames
 from tasks.ner.places import Places
 
 
 class NERModel:
     def __init__(self, model_dir: Path = MODEL_DIR, gazetteer: Gazetteer | None = None):
         d = Path(model_dir)
+        persons = PersonNames.load(d)  # absent in models built before it
         if gazetteer is None:
-            gazetteer = Gazetteer(json.loads((d / GAZETTEER_PATH.name).read_text(encoding="utf-8")))
+            entries = json.loads((d / GAZETTEER_PATH.name).read_text(encoding="utf-8"))
+            gazetteer = Gazetteer(persons.gazetteer_entries(entries) if persons is not None else entries)
         lexicon = Lexicon.from_json(json.loads((d / LEXICON_NAME).read_text(encoding="utf-8")))
         attrs = d / ATTRIBUTES_NAME
         known = set(attrs.read_text(encoding="utf-8").split("\n")) if attrs.is_file() else None
         names = NameModel.from_json(json.loads((d / NAME_MODEL_NAME).read_text(encoding="utf-8")))
-        self.features = FeatureExtractor(gazetteer, lexicon, known, names)
+        self.features = FeatureExtractor(gazetteer, lexicon, known, names, persons)
         places = d / PLACES_NAME
         self.places = Places.from_json(json.loads(places.read_text(encoding="utf-8")) if places.is_file() else [])
         self.lexicon = lexicon
@@ -68,7 +72,26 @@ class NERModel:
                 out.append((tags, conf))
             else:
                 out.append(tags)
+        split_joined_persons(sentences, [o[0] for o in out] if confidence else out)
         return out
+
+
+def split_joined_persons(sentences: Sequence[Sequence[str]], tags: Sequence[list[str]]) -> None:
+    """Split, in place, a PERS span where a later token is و + a word that the
+    document tags PERS on its own: "كيم وشويغو" is Kim and Shoigu when شويغو
+    is a name elsewhere in the text. The CRF sometimes runs two names joined by
+    "and" into one span, and canonical forms then merge شويغو into it. Names
+    that start with و (وقاص, وليد) are left alone unless the rest is a name too."""
+    names = {normalise(tok) for toks, tt in zip(sentences, tags) for tok, t in zip(toks, tt)
+             if t.endswith("-PERS") and not normalise(tok).startswith("و")}
+    for toks, tt in zip(sentences, tags):
+        for s, e, typ in spans(tt):
+            if typ != "PERS":
+                continue
+            for i in range(s + 1, e):
+                n = normalise(toks[i])
+                if len(n) > 3 and n[0] == "و" and n[1:] in names:
+                    tt[i] = "B-PERS"
 
 
 @contextmanager

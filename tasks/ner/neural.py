@@ -353,9 +353,10 @@ def main(argv: list[str] | None = None) -> int:
     import pycrfsuite
 
     from tasks.ner import PASS2_NAME, find_corpus, read_conll, score, split_dev
-    from tasks.ner.features import Gazetteer, doc_features, normalise, read_gazetteers
+    from tasks.ner.features import doc_features, normalise, read_gazetteers
     from tasks.ner.model import NERModel
-    from tasks.ner.train import PARAMS, print_scores, train
+    from tasks.ner.persons import PersonNames
+    from tasks.ner.train import PARAMS, model_gazetteer, print_scores, train
 
     ap = argparse.ArgumentParser(description=main.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpus")
@@ -373,13 +374,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     sents = read_conll(corpus / "train.txt")
     gaz_entries = read_gazetteers(corpus)
-    gazetteer = Gazetteer(gaz_entries)
+    persons = PersonNames.from_index()
+    gazetteer = model_gazetteer(gaz_entries, persons)
     train_s, dev_s = split_dev(sents)
     dev_toks, dev_gold = [t for t, _ in dev_s], [g for _, g in dev_s]
     t0 = time.perf_counter()
     keep: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
-        train(train_s, gazetteer, Path(tmp), PARAMS, 4, gaz_entries, keep)
+        train(train_s, gazetteer, Path(tmp), PARAMS, 4, gaz_entries, keep, persons=persons)
         crf = NERModel(Path(tmp), gazetteer)
         crf.features.known = None  # the network saw unfiltered features in training
         fx = crf.features

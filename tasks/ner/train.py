@@ -28,6 +28,7 @@ from tasks.ner import (ATTRIBUTES_NAME, GAZETTEER_PATH, LEXICON_NAME, META_PATH,
                        PASS1_NAME, PASS2_NAME, PLACES_NAME, find_corpus, read_conll, score, spans, split_dev)
 from tasks.ner import names as name_model
 from tasks.ner import places as place_list
+from tasks.ner.persons import PersonNames
 from tasks.ner.model import NERModel
 from tasks.ner.features import (FEATURE_VERSION, FeatureExtractor, Gazetteer, Lexicon, doc_features, normalise,
                                 gaz_key, read_gazetteers, with_extra)
@@ -79,9 +80,12 @@ def model_attributes(model_dir: Path) -> list[str]:
 
 
 def train(sents, gazetteer: Gazetteer, out: Path, params: dict, folds: int = 4,
-          gaz_entries: dict[str, list[str]] | None = None, keep: dict | None = None) -> float:
+          gaz_entries: dict[str, list[str]] | None = None, keep: dict | None = None,
+          persons: PersonNames | None = None) -> float:
     """Train both passes into ``out`` (with ``lexicon.json``, ``namemodel.json``,
-    ``attributes.txt`` and ``places.json``).
+    ``attributes.txt``, ``places.json`` and, given ``persons``, ``persons.json``).
+    ``gazetteer`` should then be built from ``persons.gazetteer_entries``
+    (:func:`model_gazetteer`), as the tagger will build it.
 
     Jackknifing, over ``folds`` contiguous folds: a training sentence's
     lexicon features (:class:`tasks.ner.features.Lexicon`: how its words were
@@ -103,7 +107,7 @@ def train(sents, gazetteer: Gazetteer, out: Path, params: dict, folds: int = 4,
     x1: list = []
     for lo, hi in _folds(len(sents), folds):
         fold_lex = Lexicon.learn(sents[:lo] + sents[hi:], triggers_from=sents)
-        fx = FeatureExtractor(gazetteer, fold_lex, names=train_names)
+        fx = FeatureExtractor(gazetteer, fold_lex, names=train_names, persons=persons)
         x1.extend(fx.sentence(t) for t in toks[lo:hi])
     first: list = [None] * len(sents)
     with tempfile.TemporaryDirectory() as tmp:
@@ -116,7 +120,7 @@ def train(sents, gazetteer: Gazetteer, out: Path, params: dict, folds: int = 4,
                 first[i] = tagger.tag(x1[i])
             tagger.close()
     _train_crf(x1, gold, out / PASS1_NAME, params)
-    fx = FeatureExtractor(gazetteer, lexicon, names=names)
+    fx = FeatureExtractor(gazetteer, lexicon, names=names, persons=persons)
     keys = [fx.keys(t) for t in toks]
     extra = doc_features(keys, first)
     _train_crf([with_extra(x, ex) for x, ex in zip(x1, extra)], gold, out / PASS2_NAME, params)
@@ -128,7 +132,15 @@ def train(sents, gazetteer: Gazetteer, out: Path, params: dict, folds: int = 4,
                                        encoding="utf-8")
     (out / ATTRIBUTES_NAME).write_text("\n".join(model_attributes(out)) + "\n", encoding="utf-8")
     write_places(out, gaz_entries or {})
+    if persons is not None:
+        persons.write(out)
     return time.perf_counter() - t0
+
+
+def model_gazetteer(gaz_entries: dict[str, list[str]], persons: PersonNames | None) -> Gazetteer:
+    """ANERgazet, plus Wikidata's full person names when ``persons`` is given
+    (what :class:`tasks.ner.model.NERModel` builds from a model directory)."""
+    return Gazetteer(persons.gazetteer_entries(gaz_entries) if persons is not None else gaz_entries)
 
 
 def write_places(out: Path, gaz_entries: dict[str, list[str]]) -> None:
@@ -171,7 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     params = dict(PARAMS, c1=args.c1, c2=args.c2, max_iterations=args.iterations)
     sents = read_conll(corpus / "train.txt")
     gaz_entries = read_gazetteers(corpus)
-    gazetteer = Gazetteer(gaz_entries)
+    persons = PersonNames.from_index()
+    gazetteer = model_gazetteer(gaz_entries, persons)
     train_s, dev_s = split_dev(sents, args.dev_fraction)
     print(f"corpus {corpus}: {len(sents)} sentences; train {len(train_s)}, dev {len(dev_s)}")
 
@@ -179,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp) if args.no_write else out
-        secs = train(train_s, gazetteer, work, params, args.folds, gaz_entries)
+        secs = train(train_s, gazetteer, work, params, args.folds, gaz_entries, persons=persons)
         dev = evaluate(dev_s, work, gazetteer)
     print(f"model trained on {len(train_s)} sentences in {secs:.0f}s; dev scores (exact span, token level):")
     print_scores(dev)
@@ -187,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     trained_on = {"sentences": len(train_s), "what": "train split only (dev held out)", "seconds": round(secs, 1)}
     if not args.train_only:
-        secs = train(sents, gazetteer, out, params, args.folds, gaz_entries)
+        secs = train(sents, gazetteer, out, params, args.folds, gaz_entries, persons=persons)
         trained_on = {"sentences": len(sents), "what": "all of train.txt (train + dev)", "seconds": round(secs, 1)}
         print(f"retrained on all {len(sents)} sentences in {secs:.0f}s")
     (out / GAZETTEER_PATH.name).write_text(json.dumps(gaz_entries, ensure_ascii=False, indent=0) + "\n",
