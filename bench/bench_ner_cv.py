@@ -1,6 +1,6 @@
 """How much the NER figure depends on which slice of ANERcorp is held out.
 
-    python bench/bench_ner_cv.py [--corpus DIR] [--folds 5] [--jobs 2]
+    python bench/bench_ner_cv.py [--corpus DIR] [--folds 5] [--jobs 2] [--models DIR]
 
 The README's dev figure is one contiguous slice (the last 10% of
 train.txt); the outside evaluation holds out another (the corpus's last
@@ -13,7 +13,10 @@ same models with only the first known-place rule (PERS -> LOC, no CLDR
 ORG/untagged rules; ``tasks.ner.places``), per block and pooled over all
 blocks (every sentence of train.txt tagged once by a model that did not
 see it).
-Writes ``bench/results/ner_cv.json``.
+Writes ``bench/results/ner_cv.json``. ``--models DIR`` keeps the block
+models in DIR/block<k>of<folds> and reuses them when there and built with
+the same FEATURE_VERSION (to score a change in the rules after the CRFs
+without training them again; delete DIR when training changes otherwise).
 """
 from __future__ import annotations
 
@@ -32,8 +35,8 @@ from tasks.ner import PLACES_NAME, find_corpus, read_conll, score, score_spans, 
 
 
 def _block(args):
-    corpus, folds, k = args
-    from tasks.ner.features import read_gazetteers
+    corpus, folds, k, models = args
+    from tasks.ner.features import FEATURE_VERSION, read_gazetteers
     from tasks.ner.model import NERModel
     from tasks.ner.places import Places
     from tasks.ner.persons import PersonNames
@@ -47,13 +50,25 @@ def _block(args):
     block = [toks for toks, _ in sents[lo:hi]]
     gold = [tags for _, tags in sents[lo:hi]]
     with tempfile.TemporaryDirectory() as tmp:
-        secs = train(sents[:lo] + sents[hi:], gazetteer, Path(tmp), dict(PARAMS), 4, gaz_entries, persons=persons)
-        model = NERModel(Path(tmp), gazetteer)
+        out = Path(models) / f"block{k}of{folds}" if models else Path(tmp)
+        # written last ("<seconds> <feature version>"): a block cut off while training, or trained with other
+        # features, is trained again
+        done = out / "trained"
+        mark = done.read_text(encoding="utf-8").split() if done.is_file() else []
+        reused = len(mark) == 2 and mark[1] == FEATURE_VERSION
+        if reused:
+            secs = float(mark[0])
+        else:
+            out.mkdir(parents=True, exist_ok=True)
+            secs = train(sents[:lo] + sents[hi:], gazetteer, out, dict(PARAMS), 4, gaz_entries, persons=persons)
+            done.write_text(f"{secs:.1f} {FEATURE_VERSION}\n", encoding="utf-8")
+        model = NERModel(out, gazetteer)
         pred = model.tag(block)
         # the same model with only the first place rule (PERS -> LOC), as shipped before the CLDR rules
-        model.places = Places(json.loads((Path(tmp) / PLACES_NAME).read_text(encoding="utf-8"))["places"])
+        model.places = Places(json.loads((out / PLACES_NAME).read_text(encoding="utf-8"))["places"])
         pred_rule1 = model.tag(block)
-    return {"block": k, "sentences": [lo, hi], "train_seconds": round(secs, 1), "scores": score(gold, pred),
+    return {"block": k, "sentences": [lo, hi], "train_seconds": round(secs, 1), "model_reused": reused,
+            "scores": score(gold, pred),
             "scores_rule1_only": score(gold, pred_rule1),
             "_spans": ([spans(g) for g in gold], [spans(p) for p in pred], [spans(p) for p in pred_rule1])}
 
@@ -63,12 +78,13 @@ def main(argv=None) -> int:
     ap.add_argument("--corpus")
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--jobs", type=int, default=2, help="models trained at once (one core each)")
+    ap.add_argument("--models", help="keep the block models here and reuse them on the next run")
     args = ap.parse_args(argv)
     corpus = find_corpus(args.corpus)
     if corpus is None:
         print("ANERcorp not found (data/anercorp/ or ../shared/data/anercorp/; or --corpus)", file=sys.stderr)
         return 2
-    jobs = [(str(corpus), args.folds, k) for k in range(args.folds)]
+    jobs = [(str(corpus), args.folds, k, args.models) for k in range(args.folds)]
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         blocks = list(pool.map(_block, jobs))
     types = ("PERS", "LOC", "ORG", "overall")

@@ -401,3 +401,15 @@ def test_names_after_agency_or_paper_are_org():
     tags = ["O", "O", "O", "B-PERS", "I-PERS", "O", "O", "B-ORG", "I-ORG", "O", "B-LOC"]
     media_names_are_org(toks, tags)  # a span that already starts at the head is left as it is
     assert tags[7:9] == ["B-ORG", "I-ORG"] and tags[3] == "B-ORG"
+
+
+def test_a_name_does_not_end_in_a_connector():
+    from tasks.ner.model import extend_names_over_connectors
+
+    sents = [["زار", "سعد", "بن", "أبي", "وقاص", "المدينة"], ["قال", "محمد", "بن", "."], ["عبد", "الله"]]
+    tags = [["O", "B-PERS", "I-PERS", "I-PERS", "O", "O"], ["O", "B-PERS", "I-PERS", "O"], ["B-ORG", "O"]]
+    conf = [[1.0, 0.9, 0.8, 0.7, 1.0, 1.0], [1.0] * 4, [1.0] * 2]
+    extend_names_over_connectors(sents, tags, conf)
+    # the span takes وقاص and its confidence; a full stop and a non-person span are left alone
+    assert tags == [["O", "B-PERS", "I-PERS", "I-PERS", "I-PERS", "O"], ["O", "B-PERS", "I-PERS", "O"], ["B-ORG", "O"]]
+    assert conf[0][4] == 0.7

@@ -73,7 +73,9 @@ class NERModel:
                 out.append((tags, conf))
             else:
                 out.append(tags)
-        split_joined_persons(sentences, [o[0] for o in out] if confidence else out)
+        tags = [o[0] for o in out] if confidence else out
+        split_joined_persons(sentences, tags)
+        extend_names_over_connectors(sentences, tags, [o[1] for o in out] if confidence else None)
         return out
 
 
@@ -116,6 +118,25 @@ def split_joined_persons(sentences: Sequence[Sequence[str]], tags: Sequence[list
                 n = normalise(toks[i])
                 if len(n) > 3 and n[0] == "و" and n[1:] in names:
                     tt[i] = "B-PERS"
+
+
+# words that join the parts of an Arabic name and cannot end one (سعد بن أبي وقاص, محمد بن راشد آل مكتوم)
+NAME_CONNECTORS = frozenset(normalise(w) for w in ("بن", "ابن", "بنت", "أبو", "أبي", "أبا", "عبد", "آل", "بو", "ولد"))
+
+
+def extend_names_over_connectors(sentences: Sequence[Sequence[str]], tags: Sequence[list[str]],
+                                 conf: Sequence[list[float]] | None = None) -> None:
+    """Extend, in place, a PERS span that ends in a name connector (بن,
+    أبي, عبد, آل...) over the next word when that word is untagged: "سعد بن
+    أبي" + "وقاص". The CRF sometimes stops before a last part that starts
+    with و or is rare. ``conf``: the new token takes the span's last one."""
+    for k, (toks, tt) in enumerate(zip(sentences, tags)):
+        for s, e, typ in spans(tt):
+            if typ == "PERS" and e < len(toks) and tt[e] == "O" and normalise(toks[e - 1]) in NAME_CONNECTORS \
+                    and any(c.isalpha() and c != "ـ" for c in toks[e]):
+                tt[e] = "I-PERS"
+                if conf is not None:
+                    conf[k][e] = conf[k][e - 1]
 
 
 @contextmanager
