@@ -154,7 +154,9 @@ def load_backend(name: str) -> Backend:
 # ---------------------------------------------------------------- the step
 class EntityStep(Step):
     name = "entities"
-    CODE_VERSION = "2"  # bump when tagging/canonical code changes what a document gets
+    # bump when tagging/canonical code changes what a document gets (3: rules after the CRF for and-joined
+    # names, agency/paper names and name connectors)
+    CODE_VERSION = "3"
 
     @property
     def version(self) -> str:
