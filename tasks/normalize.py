@@ -22,7 +22,26 @@ __all__ = ["clean_invisible", "search_key", "line_key"]
 
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u0640\u00ad\u061c]")
 _SPACE = re.compile(r"\s+")
-_PUNCT = re.compile(r"[^\w\s]|_", re.UNICODE)
+
+
+def _mark_ranges() -> str:
+    """Combining marks (Mn/Mc/Me) of the BMP as regex class ranges: ``\\w``
+    leaves them out, and they belong to the word they sit on (Thai vowels
+    and tone marks, Devanagari vowel signs, the dot of Turkish İ)."""
+    out, start, prev = [], None, None
+    for c in range(0x300, 0x10000):
+        if unicodedata.category(chr(c)) in ("Mn", "Mc", "Me"):
+            if start is None:
+                start = c
+            elif c != prev + 1:
+                out.append((start, prev))
+                start = c
+            prev = c
+    out.append((start, prev))
+    return "".join(f"\\u{a:04x}-\\u{b:04x}" for a, b in out)
+
+
+_PUNCT = re.compile(r"[^\w\s" + _mark_ranges() + r"]|_", re.UNICODE)
 # Letters that scraped Arabic text often carries in their Persian/Urdu form
 # (keyboard or OCR variants) and digits in their Eastern forms.
 _LOOKALIKE = str.maketrans({
@@ -48,10 +67,18 @@ def _camel():
 
 
 def clean_invisible(text: str) -> str:
-    """NFKC plus removal of invisible marks and tatweel; spelling otherwise kept."""
+    """NFKC plus removal of invisible marks and tatweel; spelling otherwise kept.
+
+    NFKC splits the Thai and Lao vowel sara am (ำ, ຳ: a compatibility
+    character, but the standard spelling of every word that has it) into
+    nikhahit + sara aa; it is put back, so Thai text keeps its spelling and
+    matches what users type."""
     if not text:
         return ""
-    return _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
+    text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
+    if "\u0e4d" in text or "\u0ecd" in text:
+        text = text.replace("\u0e4d\u0e32", "\u0e33").replace("\u0ecd\u0eb2", "\u0eb3")
+    return text
 
 
 def search_key(text: str) -> str:
@@ -70,7 +97,7 @@ def search_key(text: str) -> str:
     s = alef(s)
     s = maksura(s)
     s = teh(s)
-    s = s.casefold()
+    s = s.casefold().replace("i\u0307", "i")  # İ (Turkish) casefolds to i + dot above
     s = _PUNCT.sub(" ", s)
     return _SPACE.sub(" ", s).strip()
 
@@ -110,6 +137,6 @@ def _short_line_key(text: str) -> str:
 
 def _line_key(text: str) -> str:
     s = clean_invisible(text).translate(_LOOKALIKE)
-    s = _DIACRITICS.sub("", s).translate(_FOLD).casefold()
+    s = _DIACRITICS.sub("", s).translate(_FOLD).casefold().replace("i\u0307", "i")
     s = _PUNCT.sub(" ", s)
     return _DIGIT_RUN.sub("0", _SPACE.sub(" ", s).strip())

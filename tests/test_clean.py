@@ -381,10 +381,13 @@ def test_html_to_text_keeps_hard_wrapped_paragraphs_on_one_line():
     assert html_to_text(page).split("\n") == ["one paragraph wrapped in the source", "a", "b", "x", "y"]
 
 
-def test_spanish_and_german_widget_cues_are_data():
+def test_widget_cues_of_other_languages_are_data():
     cues = load_cues()
     for phrase, reason in [("Comentarios", "comments"), ("Noticias relacionadas", "related"),
-                           ("Kommentare", "comments"), ("Alle Rechte vorbehalten", "copyright")]:
+                           ("Kommentare", "comments"), ("Alle Rechte vorbehalten", "copyright"),
+                           ("เรื่องที่เกี่ยวข้อง", "related"), ("相關新聞", "related"), ("関連記事", "related"),
+                           ("Читайте также", "readalso"), ("İlgili Haberler", "related"), ("اخبار مرتبط", "related"),
+                           ("发表评论", "comments"), ("Комментарии", "comments"), ("نظرات", "comments")]:
         got, cov = cues.match(line_key(phrase).split(), phrase)
         assert (got, cov) == (reason, 1.0), phrase
 
@@ -422,3 +425,23 @@ def test_a_short_brief_is_kept_not_emptied():
     body = "يقول التقرير إن " + "الاقتصاد نما بسرعة كبيرة خلال العام الماضي في كل القطاعات، " * 6 + "وفق البيانات."
     res = classify_text("\n".join([body, "شارك", "اقرأ أيضا: عنوان آخر"]))
     assert [ln.text for ln in res.body] == [body]
+
+
+def test_thai_related_header_and_its_headlines_are_cut_in_html_mode():
+    from tasks.clean_text import postfilter
+
+    # the shape of prachatai.com's page in newspaper4k's test set: article, "related stories", two headlines
+    body = ["ครอบครัวของนายสุรชัยเดินทางไปยังสถานีตำรวจเพื่อขอให้ตรวจสอบดีเอ็นเอของศพที่พบริมแม่น้ำโขงเมื่อสัปดาห์ก่อน",
+            "เจ้าหน้าที่กล่าวว่าผลการตรวจจะออกภายในสองสัปดาห์และจะแจ้งให้ครอบครัวทราบทันที"]
+    related = ["เรื่องที่เกี่ยวข้อง", "ลืออุ้ม อ.สุรชัย ผู้ลี้ภัยหายจากที่พัก 12 วันแล้ว",
+               "ตร.เร่งหาเบาะแสคดีฆ่ายัดเสาถ่วงน้ำโขง - เมียไม่เชื่อเป็น 'สุรชัย แซ่ด่าน'"]
+    res = postfilter("\n".join(body + related))
+    assert [ln.text for ln in res.body] == body
+    assert [ln.reason for ln in res.removed] == ["cue:related", "related_list", "related_list"]
+
+
+def test_thai_sara_am_keeps_its_spelling():
+    # NFKC would split ำ into ํ + า: the clean text must keep the word as users type it
+    word = "สำนักข่าว"
+    assert clean_invisible(word) == word
+    assert clean_invisible("ﺍﻟﺴﻼﻡ") == "السلام"  # presentation forms still fold
