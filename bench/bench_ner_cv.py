@@ -1,6 +1,6 @@
 """How much the NER figure depends on which slice of ANERcorp is held out.
 
-    python bench/bench_ner_cv.py [--corpus DIR] [--folds 5] [--jobs 2] [--models DIR]
+    python bench/bench_ner_cv.py [--corpus DIR] [--folds 5] [--jobs 2] [--models DIR] [--c1 X --c2 Y]
 
 The README's dev figure is one contiguous slice (the last 10% of
 train.txt); the outside evaluation holds out another (the corpus's last
@@ -35,7 +35,7 @@ from tasks.ner import PLACES_NAME, find_corpus, read_conll, score, score_spans, 
 
 
 def _block(args):
-    corpus, folds, k, models = args
+    corpus, folds, k, models, params = args
     from tasks.ner.features import FEATURE_VERSION, read_gazetteers
     from tasks.ner.model import NERModel
     from tasks.ner.places import Places
@@ -54,14 +54,16 @@ def _block(args):
         # written last ("<seconds> <feature version>"): a block cut off while training, or trained with other
         # features, is trained again
         done = out / "trained"
+        recipe = {**PARAMS, **params}
+        tag = f"c1={recipe['c1']},c2={recipe['c2']}"
         mark = done.read_text(encoding="utf-8").split() if done.is_file() else []
-        reused = len(mark) == 2 and mark[1] == FEATURE_VERSION
+        reused = mark[1:] == [FEATURE_VERSION, tag]
         if reused:
             secs = float(mark[0])
         else:
             out.mkdir(parents=True, exist_ok=True)
-            secs = train(sents[:lo] + sents[hi:], gazetteer, out, dict(PARAMS), 4, gaz_entries, persons=persons)
-            done.write_text(f"{secs:.1f} {FEATURE_VERSION}\n", encoding="utf-8")
+            secs = train(sents[:lo] + sents[hi:], gazetteer, out, recipe, 4, gaz_entries, persons=persons)
+            done.write_text(f"{secs:.1f} {FEATURE_VERSION} {tag}\n", encoding="utf-8")
         model = NERModel(out, gazetteer)
         pred = model.tag(block)
         # the same model with only the first place rule (PERS -> LOC), as shipped before the CLDR rules
@@ -79,12 +81,15 @@ def main(argv=None) -> int:
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--jobs", type=int, default=2, help="models trained at once (one core each)")
     ap.add_argument("--models", help="keep the block models here and reuse them on the next run")
+    ap.add_argument("--c1", type=float, help="L1 weight (default: the shipped recipe's)")
+    ap.add_argument("--c2", type=float, help="L2 weight (default: the shipped recipe's)")
     args = ap.parse_args(argv)
     corpus = find_corpus(args.corpus)
     if corpus is None:
         print("ANERcorp not found (data/anercorp/ or ../shared/data/anercorp/; or --corpus)", file=sys.stderr)
         return 2
-    jobs = [(str(corpus), args.folds, k, args.models) for k in range(args.folds)]
+    params = {k: v for k, v in (("c1", args.c1), ("c2", args.c2)) if v is not None}
+    jobs = [(str(corpus), args.folds, k, args.models, params) for k in range(args.folds)]
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         blocks = list(pool.map(_block, jobs))
     types = ("PERS", "LOC", "ORG", "overall")
@@ -108,9 +113,14 @@ def main(argv=None) -> int:
     print("pooled over all blocks, F1:  " + "  ".join(f"{t} {pooled[t]['f1']:.4f}" for t in types))
     print("  places rule 1 only (PERS->LOC): " + "  ".join(f"{t} {pooled_rule1[t]['f1']:.4f}" for t in types))
     print("  per block, rule 1 only: " + " ".join(f"{b['scores_rule1_only']['overall']['f1']:.4f}" for b in blocks))
-    out = ROOT / "bench" / "results" / "ner_cv.json"
+    # the shipped recipe's figures in ner_cv.json; another c1/c2 in its own file
+    suffix = "".join(f"_{k}={v}" for k, v in sorted(params.items()))
+    out = ROOT / "bench" / "results" / f"ner_cv{suffix}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"benchmark": "ner_cv", "folds": args.folds, "summary": summary, "blocks": blocks},
+    from tasks.ner.train import PARAMS
+
+    out.write_text(json.dumps({"benchmark": "ner_cv", "folds": args.folds, "params": {**PARAMS, **params},
+                               "summary": summary, "blocks": blocks},
                               indent=1) + "\n", encoding="utf-8")
     print(f"wrote {out.relative_to(ROOT)}")
     return 0
