@@ -67,6 +67,21 @@ def speed(sents, per_doc):
             "model_load_seconds": round(load, 3)}
 
 
+def python_loop_seconds(n: int = 5_000_000) -> float:
+    """CPU seconds of a fixed pure-Python loop: how fast this machine runs
+    Python right now. Shared hosts vary by 2x and more between runs; the
+    step's tokens per CPU-second move with this figure, so it is recorded
+    beside them (the loop's best of three, before and after the timing)."""
+    best = float("inf")
+    for _ in range(3):
+        c0 = time.process_time()
+        s = 0
+        for i in range(n):
+            s += i
+        best = min(best, time.process_time() - c0)
+    return round(best, 3)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpus")
@@ -85,7 +100,9 @@ def main(argv=None) -> int:
     sents = read_conll(corpus / "train.txt")
     _, dev = split_dev(sents)
 
+    loop_before = python_loop_seconds()
     spd = speed(sents[:args.speed_sentences], 30)
+    spd["python_loop_5m_cpu_seconds"] = [loop_before, python_loop_seconds()]
     step = entities.EntityStep("offline")
     as_doc = quality(step, dev, len(dev))
     per_sentence = quality(step, dev, 1)
@@ -107,6 +124,8 @@ def main(argv=None) -> int:
     print(f"speed: {spd['tokens_per_second']} tokens/s wall, {spd['tokens_per_cpu_second']} tokens/CPU-s, "
           f"one core ({spd['tokens']} tokens, "
           f"{spd['docs']} docs, {spd['seconds']} s; model load {spd['model_load_seconds']} s)")
+    print(f"machine: a 5M-iteration Python loop takes {spd['python_loop_5m_cpu_seconds'][0]} / "
+          f"{spd['python_loop_5m_cpu_seconds'][1]} CPU-s before / after (slower host, fewer tokens per CPU-s)")
 
     out = {"benchmark": "ner", "backend": step.backend.name, "model": step.backend.model,
            "model_dir": str(step.backend.model_dir), "trained_on": trained_on,
