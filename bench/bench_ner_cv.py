@@ -15,8 +15,9 @@ blocks (every sentence of train.txt tagged once by a model that did not
 see it).
 Writes ``bench/results/ner_cv.json``. ``--models DIR`` keeps the block
 models in DIR/block<k>of<folds> and reuses them when there and built with
-the same FEATURE_VERSION (to score a change in the rules after the CRFs
-without training them again; delete DIR when training changes otherwise).
+the same FEATURE_VERSION, c1 and c2 (to score a change in the rules after
+the CRFs without training them again; delete DIR when training changes
+otherwise).
 """
 from __future__ import annotations
 
@@ -32,15 +33,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tasks.ner import PLACES_NAME, find_corpus, read_conll, score, score_spans, spans  # noqa: E402
+from tasks.ner.train import PARAMS  # noqa: E402
 
 
 def _block(args):
-    corpus, folds, k, models, params = args
+    corpus, folds, k, models, recipe = args
     from tasks.ner.features import FEATURE_VERSION, read_gazetteers
     from tasks.ner.model import NERModel
     from tasks.ner.places import Places
-    from tasks.ner.persons import PersonNames
-    from tasks.ner.train import PARAMS, model_gazetteer, train
+    from tasks.ner.persons import PersonNames, model_gazetteer
+    from tasks.ner.train import train
 
     sents = read_conll(Path(corpus) / "train.txt")
     lo, hi = len(sents) * k // folds, len(sents) * (k + 1) // folds
@@ -51,10 +53,9 @@ def _block(args):
     gold = [tags for _, tags in sents[lo:hi]]
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(models) / f"block{k}of{folds}" if models else Path(tmp)
-        # written last ("<seconds> <feature version>"): a block cut off while training, or trained with other
-        # features, is trained again
+        # written last ("<seconds> <feature version> c1=..,c2=.."): a block cut off while training, or trained
+        # with other features or regularisation, is trained again
         done = out / "trained"
-        recipe = {**PARAMS, **params}
         tag = f"c1={recipe['c1']},c2={recipe['c2']}"
         mark = done.read_text(encoding="utf-8").split() if done.is_file() else []
         reused = mark[1:] == [FEATURE_VERSION, tag]
@@ -89,7 +90,8 @@ def main(argv=None) -> int:
         print("ANERcorp not found (data/anercorp/ or ../shared/data/anercorp/; or --corpus)", file=sys.stderr)
         return 2
     params = {k: v for k, v in (("c1", args.c1), ("c2", args.c2)) if v is not None}
-    jobs = [(str(corpus), args.folds, k, args.models, params) for k in range(args.folds)]
+    recipe = {**PARAMS, **params}
+    jobs = [(str(corpus), args.folds, k, args.models, recipe) for k in range(args.folds)]
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         blocks = list(pool.map(_block, jobs))
     types = ("PERS", "LOC", "ORG", "overall")
@@ -117,9 +119,7 @@ def main(argv=None) -> int:
     suffix = "".join(f"_{k}={v}" for k, v in sorted(params.items()))
     out = ROOT / "bench" / "results" / f"ner_cv{suffix}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    from tasks.ner.train import PARAMS
-
-    out.write_text(json.dumps({"benchmark": "ner_cv", "folds": args.folds, "params": {**PARAMS, **params},
+    out.write_text(json.dumps({"benchmark": "ner_cv", "folds": args.folds, "params": recipe,
                                "summary": summary, "blocks": blocks},
                               indent=1) + "\n", encoding="utf-8")
     print(f"wrote {out.relative_to(ROOT)}")

@@ -81,6 +81,11 @@ def clean_invisible(text: str) -> str:
     return text
 
 
+def _casefold(s: str) -> str:
+    """``str.casefold``, with Turkish İ (which casefolds to i + dot above) as i."""
+    return s.casefold().replace("i\u0307", "i")
+
+
 def search_key(text: str) -> str:
     """A folded key for storage/search: same word, same key, whatever the spelling.
 
@@ -97,7 +102,7 @@ def search_key(text: str) -> str:
     s = alef(s)
     s = maksura(s)
     s = teh(s)
-    s = s.casefold().replace("i\u0307", "i")  # İ (Turkish) casefolds to i + dot above
+    s = _casefold(s)
     s = _PUNCT.sub(" ", s)
     return _SPACE.sub(" ", s).strip()
 
@@ -137,6 +142,6 @@ def _short_line_key(text: str) -> str:
 
 def _line_key(text: str) -> str:
     s = clean_invisible(text).translate(_LOOKALIKE)
-    s = _DIACRITICS.sub("", s).translate(_FOLD).casefold().replace("i\u0307", "i")
+    s = _casefold(_DIACRITICS.sub("", s).translate(_FOLD))
     s = _PUNCT.sub(" ", s)
     return _DIGIT_RUN.sub("0", _SPACE.sub(" ", s).strip())

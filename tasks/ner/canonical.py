@@ -23,6 +23,7 @@ what a search for a name should be normalised with.
 """
 from __future__ import annotations
 
+import operator
 from collections import Counter
 from typing import Mapping, Sequence
 
@@ -94,15 +95,10 @@ def words_match(a: str, b: str, min_skeleton: int = 2) -> bool:
     return min(len(a), len(b)) >= 5 and _one_edit(a, b)
 
 
-def _contains(full: Sequence[str], part: Sequence[str]) -> bool:
+def _contains(full: Sequence[str], part: Sequence[str], same=words_match) -> bool:
     n = len(part)
-    return any(all(words_match(x, y) for x, y in zip(full[i:i + n], part))
+    return any(all(same(x, y) for x, y in zip(full[i:i + n], part))
                for i in range(len(full) - n + 1))
-
-
-def _contains_exactly(full: Sequence[str], part: Sequence[str]) -> bool:
-    n = len(part)
-    return any(tuple(full[i:i + n]) == tuple(part) for i in range(len(full) - n + 1))
 
 
 def canonicalise(mentions: Sequence[tuple[str, str]], vocab: Mapping[str, int] | None = None) -> list[str]:
@@ -148,5 +144,5 @@ def _find_rep(key: tuple[str, ...], reps: list[tuple[str, ...]], typ: str, freq:
         if part_of:
             # a name that has the part word for word beats one that has it only up to an edit
             # (شويجو: سيرجي شويجو before كيم وشويجو), then the more frequent
-            return max(part_of, key=lambda r: (_contains_exactly(r, key), freq[(typ, r)], r))
+            return max(part_of, key=lambda r: (_contains(r, key, operator.eq), freq[(typ, r)], r))
     return None

@@ -22,7 +22,7 @@ from tasks.ner import (ATTRIBUTES_NAME, GAZETTEER_PATH, LEXICON_NAME, MODEL_DIR,
 from tasks.ner import spans
 from tasks.ner.features import FeatureExtractor, Gazetteer, Lexicon, doc_features, normalise
 from tasks.ner.names import NameModel
-from tasks.ner.persons import PersonNames
+from tasks.ner.persons import PersonNames, model_gazetteer
 from tasks.ner.places import Places
 
 
@@ -31,8 +31,7 @@ class NERModel:
         d = Path(model_dir)
         persons = PersonNames.load(d)  # absent in models built before it
         if gazetteer is None:
-            entries = json.loads((d / GAZETTEER_PATH.name).read_text(encoding="utf-8"))
-            gazetteer = Gazetteer(persons.gazetteer_entries(entries) if persons is not None else entries)
+            gazetteer = model_gazetteer(json.loads((d / GAZETTEER_PATH.name).read_text(encoding="utf-8")), persons)
         lexicon = Lexicon.from_json(json.loads((d / LEXICON_NAME).read_text(encoding="utf-8")))
         attrs = d / ATTRIBUTES_NAME
         known = set(attrs.read_text(encoding="utf-8").split("\n")) if attrs.is_file() else None

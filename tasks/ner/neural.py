@@ -355,8 +355,8 @@ def main(argv: list[str] | None = None) -> int:
     from tasks.ner import PASS2_NAME, find_corpus, read_conll, score, split_dev
     from tasks.ner.features import doc_features, normalise, read_gazetteers
     from tasks.ner.model import NERModel
-    from tasks.ner.persons import PersonNames
-    from tasks.ner.train import PARAMS, model_gazetteer, print_scores, train
+    from tasks.ner.persons import PersonNames, model_gazetteer
+    from tasks.ner.train import PARAMS, print_scores, train
 
     ap = argparse.ArgumentParser(description=main.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpus")

@@ -27,7 +27,7 @@ import sqlite3
 from pathlib import Path
 from typing import Iterable
 
-from tasks.ner.features import gaz_key
+from tasks.ner.features import Gazetteer, gaz_key
 
 PERSONS_NAME = "persons.json"
 GAZETTEER_TYPE = "WPERS"
@@ -94,6 +94,12 @@ class PersonNames:
     def write(self, model_dir: Path) -> None:
         (Path(model_dir) / PERSONS_NAME).write_text(
             json.dumps(self.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
+
+
+def model_gazetteer(gaz_entries: dict[str, list[str]], persons: PersonNames | None) -> Gazetteer:
+    """ANERgazet, plus Wikidata's full person names when ``persons`` is given:
+    the gazetteer a model is trained with and tagged with."""
+    return Gazetteer(persons.gazetteer_entries(gaz_entries) if persons is not None else gaz_entries)
 
 
 def bucket(n: int) -> int:

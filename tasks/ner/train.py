@@ -28,7 +28,7 @@ from tasks.ner import (ATTRIBUTES_NAME, GAZETTEER_PATH, LEXICON_NAME, META_PATH,
                        PASS1_NAME, PASS2_NAME, PLACES_NAME, find_corpus, read_conll, score, spans, split_dev)
 from tasks.ner import names as name_model
 from tasks.ner import places as place_list
-from tasks.ner.persons import PersonNames
+from tasks.ner.persons import PersonNames, model_gazetteer
 from tasks.ner.model import NERModel
 from tasks.ner.features import (FEATURE_VERSION, FeatureExtractor, Gazetteer, Lexicon, doc_features, normalise,
                                 gaz_key, read_gazetteers, with_extra)
@@ -85,7 +85,7 @@ def train(sents, gazetteer: Gazetteer, out: Path, params: dict, folds: int = 4,
     """Train both passes into ``out`` (with ``lexicon.json``, ``namemodel.json``,
     ``attributes.txt``, ``places.json`` and, given ``persons``, ``persons.json``).
     ``gazetteer`` should then be built from ``persons.gazetteer_entries``
-    (:func:`model_gazetteer`), as the tagger will build it.
+    (:func:`tasks.ner.persons.model_gazetteer`), as the tagger will build it.
 
     Jackknifing, over ``folds`` contiguous folds: a training sentence's
     lexicon features (:class:`tasks.ner.features.Lexicon`: how its words were
@@ -135,12 +135,6 @@ def train(sents, gazetteer: Gazetteer, out: Path, params: dict, folds: int = 4,
     if persons is not None:
         persons.write(out)
     return time.perf_counter() - t0
-
-
-def model_gazetteer(gaz_entries: dict[str, list[str]], persons: PersonNames | None) -> Gazetteer:
-    """ANERgazet, plus Wikidata's full person names when ``persons`` is given
-    (what :class:`tasks.ner.model.NERModel` builds from a model directory)."""
-    return Gazetteer(persons.gazetteer_entries(gaz_entries) if persons is not None else gaz_entries)
 
 
 def write_places(out: Path, gaz_entries: dict[str, list[str]]) -> None:
