@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from newsflow.document import Document
@@ -297,18 +298,58 @@ def test_name_model_jackknife_marks_every_word():
     assert model.marks("123") == []  # only Arabic words get marks
 
 
-def test_unweighted_features_dropped_without_changing_tags():
+@pytest.mark.parametrize("filtered", [True, False])
+def test_numpy_tagging_matches_crfsuite(filtered):
+    """NERModel tags in numpy (tasks.ner.crf); crfsuite's own taggers over the
+    same feature strings (dropped up front to the model's attributes, or not)
+    give the same tags in both passes and the same marginals."""
     from tasks.ner import MODEL_DIR
+    from tasks.ner.features import doc_features, with_extra
     from tasks.ner.model import NERModel
 
     model = NERModel(MODEL_DIR)
     assert model.features.known  # the shipped model lists its attributes
-    sents = [["التقى", "الرئيس", "الروسي", "فلاديمير", "بوتين", "في", "موسكو", "."],
-             ["وقالت", "وكالة", "ريا", "نوفوستي", "إن", "شويغو", "زار", "بيونغ", "يانغ", "."]]
-    filtered = model.tag(sents)
-    model.features.known = None
-    model.features._cache.clear()
-    assert model.tag(sents) == filtered
+    if not filtered:
+        model.features.known = None
+    doc = [["التقى", "الرئيس", "الروسي", "فلاديمير", "بوتين", "في", "موسكو", "."],
+           ["وقالت", "وكالة", "ريا", "نوفوستي", "إن", "شويغو", "زار", "بيونغ", "يانغ", "."],
+           ["بوتين"], ["."]]
+    corpus = find_corpus()
+    if corpus is not None:
+        _, dev = split_dev(read_conll(corpus / "train.txt"))
+        doc += [toks for toks, _ in dev[:80]]
+    first, second, marg = model.crf(doc, True)
+
+    fx = model.features
+    base = [fx.sentence(toks) for toks in doc]
+    ref_first = [model.pass1.tag(x) for x in base]
+    assert first == ref_first
+    labels = model.weights.labels
+    entities_seen = 0
+    extra = doc_features([fx.keys(t) for t in doc], ref_first)
+    for x, tags, p in zip([with_extra(b, e) for b, e in zip(base, extra)], second, marg):
+        model.pass2.set(x)
+        assert tags == model.pass2.tag()
+        ref = np.array([[model.pass2.marginal(lab, i) for lab in labels] for i in range(len(x))])
+        assert np.allclose(p, ref, atol=1e-6)
+        entities_seen += sum(t != "O" for t in tags)
+    assert entities_seen > 10
+
+
+def test_token_score_cache_is_bounded_and_changes_nothing(monkeypatch):
+    from tasks.ner import MODEL_DIR
+    from tasks.ner.model import NERModel
+
+    model = NERModel(MODEL_DIR)
+    monkeypatch.setattr(model, "CACHE_SIZE", 30)
+    doc = [["التقى", "الرئيس", "الروسي", "فلاديمير", "بوتين", "في", "موسكو", "."]]
+    cold = model.tag(doc, confidence=True)
+    for i in range(10):
+        model.tag([[f"كلمة{i}{j}" for j in range(12)]])
+        assert len(model._cache) <= 30
+    assert "كلمة90" in model._cache and "فلاديمير" not in model._cache
+    assert model.tag(doc, confidence=True) == cold  # rebuilt
+    assert model.tag(doc, confidence=True) == cold  # from the cache
 
 
 def _name_index(path: Path) -> Path:

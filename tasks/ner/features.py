@@ -313,6 +313,16 @@ class FeatureExtractor:
         if hit is not None:
             cache.move_to_end(tok)
             return hit
+        hit = self.build(tok)
+        cache[tok] = hit
+        if len(cache) > self.CACHE_SIZE:
+            cache.popitem(last=False)
+        return hit
+
+    def build(self, tok: str, filtered: bool = True) -> tuple[list[str], dict[int, list[str]], str]:
+        """A token's own features, the context features it lends each
+        neighbour (by offset), and its clitic-free key; uncached. Without
+        ``filtered`` it keeps features the model has no weight for."""
         n = normalise(tok)
         pre, stem = split_clitics(n)
         bare = strip_al(stem)
@@ -342,15 +352,11 @@ class FeatureExtractor:
         ctx = {o: [f"{o}{c}" for c in ctx_base] for o in self.WINDOW}
         for o, trig in ((-1, lex.before), (-2, lex.before), (1, lex.after), (2, lex.after)):
             ctx[o].extend(f"{o}tg=" + t for t in trig.get(bare, ()))
-        if self.known is not None:
+        if filtered and self.known is not None:
             known = self.known
             f = [x for x in f if x in known]
             ctx = {o: [x for x in c if x in known] for o, c in ctx.items()}
-        hit = (f, ctx, bare)
-        cache[tok] = hit
-        if len(cache) > self.CACHE_SIZE:
-            cache.popitem(last=False)
-        return hit
+        return f, ctx, bare
 
     def prefetch(self, sentences: Sequence[Sequence[str]]) -> None:
         """Score the name model on a document's new words in one batch."""

@@ -5,7 +5,13 @@ features plus :func:`tasks.ner.features.doc_features` of the pass-1 tags of
 the whole document, so a name tagged confidently once helps its other
 mentions. Last, known place names (:mod:`tasks.ner.places`, when the
 model directory has ``places.json``): a PERS span that is exactly one, an
-ORG span or an untagged run that is exactly a CLDR place, becomes LOC.
+ORG span or an untagged run that is exactly a CLDR place, becomes LOC;
+then the rules below (agency names, and-joined names, name connectors).
+
+The passes are trained with python-crfsuite; tagging reads their weights
+and runs in numpy (:mod:`tasks.ner.crf`), with crfsuite's tags and marginals
+at about 1.2x the speed of the whole step (each distinct token's features
+are built and looked up once, not per sentence and per pass).
 """
 from __future__ import annotations
 
@@ -15,11 +21,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
 import pycrfsuite
 
 from tasks.ner import (ATTRIBUTES_NAME, GAZETTEER_PATH, LEXICON_NAME, MODEL_DIR, NAME_MODEL_NAME, PASS1_NAME, PASS2_NAME,
                        PLACES_NAME)
 from tasks.ner import spans
+from tasks.ner.crf import CRFWeights, marginals, viterbi
 from tasks.ner.features import FeatureExtractor, Gazetteer, Lexicon, doc_features, normalise
 from tasks.ner.names import NameModel
 from tasks.ner.persons import PersonNames, model_gazetteer
@@ -27,6 +35,8 @@ from tasks.ner.places import Places
 
 
 class NERModel:
+    CACHE_SIZE = 50_000  # tokens whose score vectors are kept (about 1 KB each)
+
     def __init__(self, model_dir: Path = MODEL_DIR, gazetteer: Gazetteer | None = None):
         d = Path(model_dir)
         persons = PersonNames.load(d)  # absent in models built before it
@@ -40,41 +50,128 @@ class NERModel:
         places = d / PLACES_NAME
         self.places = Places.from_json(json.loads(places.read_text(encoding="utf-8")) if places.is_file() else [])
         self.lexicon = lexicon
+        self.weights = CRFWeights([d / PASS1_NAME, d / PASS2_NAME])
+        self._pad = {o: self.weights.sums([[f"{o}pad"]])[0] for o in FeatureExtractor.WINDOW}
+        self._cache: dict[str, tuple[np.ndarray, str]] = {}
+        # crfsuite's own taggers: the reference the numpy tagging is tested against, and tasks.ner.neural
         self.pass1 = pycrfsuite.Tagger()
         self.pass1.open(str(d / PASS1_NAME))
         self.pass2 = pycrfsuite.Tagger()
         self.pass2.open(str(d / PASS2_NAME))
 
     def tag(self, sentences: Sequence[Sequence[str]], confidence: bool = False):
-        """BIO tags per sentence (with per-token confidences if asked)."""
+        """BIO tags per sentence (with per-token confidences if asked);
+        the sentences are one document (pass 2 reads across them)."""
         with _no_cyclic_gc():
             return self._tag(sentences, confidence)
 
     def _tag(self, sentences: Sequence[Sequence[str]], confidence: bool):
-        fx = self.features
-        fx.prefetch(sentences)
-        base = [fx.sentence(toks) for toks in sentences]
-        first = [self.pass1.tag(x) for x in base]
-        extra = doc_features([fx.keys(toks) for toks in sentences], first)
+        sentences = [list(s) for s in sentences]
+        _, crf_tags, marg = self.crf(sentences, confidence)
+        index = self.weights.index
         out = []
-        for toks, x, ex in zip(sentences, base, extra):
-            for f, e in zip(x, ex):  # base is not needed after this: extend in place
-                f.extend(e)
-            tags = self.pass2.tag(x)
-            crf_tags = list(tags) if confidence else None
-            tags = self.places.retype(toks, tags, self.lexicon)
+        for k, toks in enumerate(sentences):
+            tags = self.places.retype(toks, list(crf_tags[k]), self.lexicon)
             media_names_are_org(toks, tags)
             if confidence:
                 # the CRF's marginal of the tag it gave (a place retyped from PERS/ORG keeps it); a place the
                 # rules found where the CRF saw none gets the CRF's (low) marginal of the place tag
-                conf = [1.0 if t == "O" else self.pass2.marginal(t if c == "O" else c, i)
-                        for i, (c, t) in enumerate(zip(crf_tags, tags))]
+                p = marg[k]
+                conf = [1.0 if t == "O" else float(p[i, index[t if c == "O" else c]])
+                        for i, (c, t) in enumerate(zip(crf_tags[k], tags))]
                 out.append((tags, conf))
             else:
                 out.append(tags)
         tags = [o[0] for o in out] if confidence else out
         split_joined_persons(sentences, tags)
         extend_names_over_connectors(sentences, tags, [o[1] for o in out] if confidence else None)
+        return out
+
+    def crf(self, sentences: Sequence[Sequence[str]], marginals_too: bool = False):
+        """The two CRF passes over one document, before any rule: pass-1
+        tags, pass-2 tags, and (if asked) pass 2's marginals per sentence
+        (an array of tokens x :attr:`CRFWeights.labels`)."""
+        lengths = np.array([len(s) for s in sentences], dtype=np.intp)
+        flat = [t for s in sentences for t in s]
+        if not flat:
+            empty = [[] for _ in sentences]
+            return empty, empty, ([np.zeros((0, len(self.weights.labels)))] * len(sentences) if marginals_too
+                                  else None)
+        w = self.weights
+        labels = w.labels
+        vecs, keys = self._token_vectors(flat)
+        n = len(flat)
+        starts = np.cumsum(lengths) - lengths
+        bounds = list(zip(starts.tolist(), lengths.tolist()))
+        sid = np.repeat(np.arange(len(sentences)), lengths)
+        pos = np.arange(n) - np.repeat(starts, lengths)
+        slen = np.repeat(lengths, lengths)
+        # own features, then what each neighbour lends (a pad feature past the sentence's edges)
+        state = vecs[:, 0].copy()
+        idx = np.arange(n)
+        for part, offset, inside in ((1, -2, pos >= 2), (2, -1, pos >= 1), (3, 1, pos < slen - 1),
+                                     (4, 2, pos < slen - 2)):
+            state[inside] += vecs[idx[inside] + offset, part]
+            state[~inside] += self._pad[offset]
+        key_sents = [keys[a:a + m] for a, m in bounds]
+        state += w.sums(self._pair_features(key_sents, n))
+        grid = np.zeros((len(sentences), int(lengths.max()), len(labels)))
+        grid[sid, pos] = state[:, 0]
+        best = viterbi(grid, lengths, w.T[0])[sid, pos].tolist()
+        first = [[labels[b] for b in best[a:a + m]] for a, m in bounds]
+        extra = [f for sent in doc_features(key_sents, first) for f in sent]
+        grid[sid, pos] = state[:, 1] + w.sums(extra, 1)
+        best = viterbi(grid, lengths, w.T[1])
+        second = [[labels[b] for b in best[k, :m].tolist()] for k, m in enumerate(lengths.tolist())]
+        if not marginals_too:
+            return first, second, None
+        marg = marginals(grid, lengths, w.T[1])
+        return first, second, [marg[k, :m] for k, m in enumerate(lengths.tolist())]
+
+    def _token_vectors(self, flat: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+        """Per token (tokens, 5, passes, labels): the summed weights of its own
+        features and of the features it lends the tokens at -2, -1, +1, +2;
+        and its clitic-free key. Built once per distinct token, for all of a
+        document's new tokens in one batch."""
+        cache = self._cache
+        entries = {t: cache.get(t) for t in flat}
+        new = [t for t, e in entries.items() if e is None]
+        if new:
+            fx = self.features
+            fx.prefetch([new])  # the name model scores the new words in one batch
+            groups: list[list[str]] = []
+            keys = []
+            for t in new:
+                own, ctx, key = fx.build(t, filtered=False)
+                groups += (own, ctx[-2], ctx[-1], ctx[1], ctx[2])
+                keys.append(key)
+            sums = self.weights.sums(groups).reshape(len(new), 5, *self.weights.W.shape[1:])
+            if len(cache) + len(new) > self.CACHE_SIZE:
+                cache.clear()
+            for t, v, key in zip(new, sums, keys):
+                entries[t] = cache[t] = (v, key)
+        got = [entries[t] for t in flat]
+        return np.stack([g[0] for g in got]), [g[1] for g in got]
+
+    def _pair_features(self, key_sents: Sequence[Sequence[str]], n: int) -> list[list[str]]:
+        """Per token, the features of word pairs and gazetteer phrases (as
+        :meth:`FeatureExtractor.sentence` adds them)."""
+        out: list[list[str]] = [[] for _ in range(n)]
+        a = 0
+        for keys in key_sents:
+            m = len(keys)
+            for i, marks in enumerate(self.features.gaz.match(keys)):
+                if marks:
+                    out[a + i].extend("gz=" + g for g in marks)
+                    if i > 0:
+                        out[a + i - 1].extend("1gz=" + g for g in marks)
+                    if i + 1 < m:
+                        out[a + i + 1].extend("-1gz=" + g for g in marks)
+            for i in range(1, m):
+                pair = keys[i - 1] + "|" + keys[i]
+                out[a + i].append("bg-1=" + pair)
+                out[a + i - 1].append("bg+1=" + pair)
+            a += m
         return out
 
 
@@ -140,10 +237,11 @@ def extend_names_over_connectors(sentences: Sequence[Sequence[str]], tags: Seque
 
 @contextmanager
 def _no_cyclic_gc():
-    """Tagging allocates tens of thousands of feature lists that hold no
-    reference cycles (reference counting frees them); left on, the cyclic
-    collector keeps re-scanning them and the feature cache: about 20% of
-    tagging time (bench: 19.8k -> 24k tokens per CPU-second on one core).
+    """Tagging allocates tens of thousands of feature strings and lists that
+    hold no reference cycles (reference counting frees them); left on, the
+    cyclic collector keeps re-scanning them and the caches: about 20% of
+    tagging time with crfsuite's taggers (bench: 19.8k -> 24k tokens per
+    CPU-second on one core), 5-10% with the numpy tagging (24.6k -> 27k).
     Restored afterwards only if it was on, so nesting/threads cannot leave
     it off."""
     was = gc.isenabled()
