@@ -336,6 +336,21 @@ def test_numpy_tagging_matches_crfsuite(filtered):
     assert entities_seen > 10
 
 
+def test_crf_weight_sums_handle_empty_groups_and_unknown_features():
+    from tasks.ner.crf import CRFWeights
+
+    W = np.zeros((3, 1, 2))
+    W[1, 0] = [1.0, 2.0]  # "a"
+    W[2, 0] = [10.0, 20.0]  # "b"
+    w = CRFWeights(["O", "B-PERS"], ["a", "b"], W, np.zeros((1, 2, 2)))
+    got = w.sums([[], ["a", "zzz"], ["a", "b"], [], ["b"], []])
+    assert got[:, 0].tolist() == [[0, 0], [1, 2], [11, 22], [0, 0], [10, 20], [0, 0]]
+    assert w.sums([["b", "b"]], 0).tolist() == [[20, 40]]
+    assert w.sums([]).shape == (0, 1, 2)
+    with pytest.raises(ValueError):
+        CRFWeights(["O"], ["a", "b"], W, np.zeros((1, 2, 2)))
+
+
 def test_token_score_cache_is_bounded_and_changes_nothing(monkeypatch):
     from tasks.ner import MODEL_DIR
     from tasks.ner.model import NERModel

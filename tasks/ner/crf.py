@@ -33,38 +33,47 @@ import pycrfsuite
 
 
 class CRFWeights:
-    """State weights of one or more crfsuite models over a shared attribute
-    index (``W[row, pass, label]``; row 0 is all zeros, for attributes no
-    model has) and their transition weights (``T[pass, from, to]``)."""
+    """State weights of one or more CRF passes over a shared attribute index
+    (``W[row, pass, label]``; row 0 is all zeros, for attributes no pass
+    has) and their transition weights (``T[pass, from, to]``)."""
 
-    def __init__(self, paths: Sequence[Path]):
+    def __init__(self, labels: Sequence[str], attrs: Sequence[str], W: np.ndarray, T: np.ndarray):
+        if W.shape != (len(attrs) + 1, T.shape[0], len(labels)) or T.shape[1:] != (len(labels), len(labels)):
+            raise ValueError(f"weights of shape {W.shape} and {T.shape} do not fit {len(attrs)} attributes "
+                             f"and {len(labels)} labels")
+        self.labels = list(labels)
+        self.index = {lab: i for i, lab in enumerate(self.labels)}
+        self.attr = {a: i + 1 for i, a in enumerate(attrs)}
+        self.W = W
+        self.T = T
+        self._one = [np.ascontiguousarray(W[:, k]) for k in range(W.shape[1])]
+
+    @classmethod
+    def from_crfsuite(cls, paths: Sequence[Path]) -> "CRFWeights":
+        """The passes of trained crfsuite model files, in order."""
         infos = []
         for p in paths:
             t = pycrfsuite.Tagger()
             t.open(str(p))
             infos.append(t.info())
             t.close()
-        self.labels: list[str] = [lab for lab, _ in sorted(infos[0].labels.items(), key=lambda kv: int(kv[1]))]
-        index = {lab: i for i, lab in enumerate(self.labels)}
+        labels = [lab for lab, _ in sorted(infos[0].labels.items(), key=lambda kv: int(kv[1]))]
         for info in infos[1:]:
-            if set(info.labels) != set(self.labels):
-                raise ValueError(f"CRF passes have different labels: {sorted(info.labels)} vs {self.labels}")
+            if set(info.labels) != set(labels):
+                raise ValueError(f"CRF passes have different labels: {sorted(info.labels)} vs {labels}")
+        index = {lab: i for i, lab in enumerate(labels)}
         attr: dict[str, int] = {}
         for info in infos:
             for a, _ in info.state_features:
-                if a not in attr:
-                    attr[a] = len(attr) + 1
-        n_lab = len(self.labels)
-        self.W = np.zeros((len(attr) + 1, len(infos), n_lab))
-        self.T = np.zeros((len(infos), n_lab, n_lab))
+                attr.setdefault(a, len(attr) + 1)
+        W = np.zeros((len(attr) + 1, len(infos), len(labels)))
+        T = np.zeros((len(infos), len(labels), len(labels)))
         for k, info in enumerate(infos):
             for (a, lab), w in info.state_features.items():
-                self.W[attr[a], k, index[lab]] = w
+                W[attr[a], k, index[lab]] = w
             for (a, b), w in info.transitions.items():
-                self.T[k, index[a], index[b]] = w
-        self._one = [np.ascontiguousarray(self.W[:, k]) for k in range(len(infos))]
-        self.attr = attr
-        self.index = index
+                T[k, index[a], index[b]] = w
+        return cls(labels, list(attr), W, T)
 
     def sums(self, groups: Sequence[Sequence[str]], model: int | None = None) -> np.ndarray:
         """Summed weights of each group of features: (groups, passes, labels),

@@ -50,7 +50,7 @@ class NERModel:
         places = d / PLACES_NAME
         self.places = Places.from_json(json.loads(places.read_text(encoding="utf-8")) if places.is_file() else [])
         self.lexicon = lexicon
-        self.weights = CRFWeights([d / PASS1_NAME, d / PASS2_NAME])
+        self.weights = CRFWeights.from_crfsuite([d / PASS1_NAME, d / PASS2_NAME])
         self._pad = {o: self.weights.sums([[f"{o}pad"]])[0] for o in FeatureExtractor.WINDOW}
         self._cache: dict[str, tuple[np.ndarray, str]] = {}
         # crfsuite's own taggers: the reference the numpy tagging is tested against, and tasks.ner.neural
