@@ -10,7 +10,7 @@ then the rules below (agency names, and-joined names, name connectors).
 
 The passes are trained with python-crfsuite; tagging reads their weights
 and runs in numpy (:mod:`tasks.ner.crf`), with crfsuite's tags and marginals
-at about 1.2x the speed of the whole step (each distinct token's features
+at about 1.3x the speed of the whole step (each distinct token's features
 are built and looked up once, not per sentence and per pass).
 """
 from __future__ import annotations
