@@ -2,8 +2,9 @@
 
 Training stays with python-crfsuite (``tasks.ner.train``); this module reads
 the weights of the two trained passes and tags with them. It gives
-crfsuite's own Viterbi tags and marginals (``tests/test_ner_crf.py``
-checks both against ``pycrfsuite.Tagger``) for less work:
+crfsuite's own Viterbi tags and marginals
+(``tests/test_entities.py::test_numpy_tagging_matches_crfsuite`` checks both
+against ``pycrfsuite.Tagger``) for less work:
 
 * crfsuite takes every token's ~60 feature strings, per sentence and per
   pass, converts them to C++ strings and looks each one up in the model's
@@ -78,14 +79,14 @@ class CRFWeights:
     def sums(self, groups: Sequence[Sequence[str]], model: int | None = None) -> np.ndarray:
         """Summed weights of each group of features: (groups, passes, labels),
         or (groups, labels) for one ``model``."""
+        W = self.W if model is None else self._one[model]
+        if not len(groups):
+            return np.zeros((0, *W.shape[1:]))
         sizes = np.fromiter(map(len, groups), dtype=np.intp, count=len(groups))
         feats = list(chain.from_iterable(groups))
         rows = np.zeros(len(feats) + 1, dtype=np.intp)  # a last zero row: reduceat may index one past the end
         rows[:-1] = np.fromiter(map(self.attr.get, feats, repeat(0)), dtype=np.intp, count=len(feats))
         starts = np.cumsum(sizes) - sizes
-        W = self.W if model is None else self._one[model]
-        if not len(groups):
-            return np.zeros((0, *W.shape[1:]))
         out = np.add.reduceat(W[rows], starts, axis=0)
         out[sizes == 0] = 0.0  # reduceat gives an empty group the row at its start
         return out

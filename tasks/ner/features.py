@@ -389,6 +389,14 @@ class FeatureExtractor:
         p1 = [c[1] for c in ctx[1:]] + [pad[1]]
         p2 = [c[2] for c in ctx[2:]] + [pad[2], pad[2]][:n]
         out = [[*i[0], *a, *b, *c, *d] for i, a, b, c, d in zip(info, m2, m1, p1, p2)]
+        self.add_pair_features(keys, out)
+        return out
+
+    def add_pair_features(self, keys: Sequence[str], out: Sequence[list[str]]) -> None:
+        """Append, in place, the features that depend on more than one token
+        of a sentence (its clitic-free ``keys``): gazetteer phrase matches
+        (on the token and its neighbours) and word pairs."""
+        n = len(keys)
         for i, marks in enumerate(self.gaz.match(keys)):
             if marks:
                 out[i].extend("gz=" + g for g in marks)
@@ -400,7 +408,6 @@ class FeatureExtractor:
             pair = keys[i - 1] + "|" + keys[i]
             out[i].append("bg-1=" + pair)
             out[i - 1].append("bg+1=" + pair)
-        return out
 
 
 def with_extra(base: Sequence[list[str]], extra: Sequence[Sequence[str]]) -> list[list[str]]:

@@ -24,7 +24,7 @@ from typing import Sequence
 import numpy as np
 import pycrfsuite
 
-from tasks.ner import (ATTRIBUTES_NAME, GAZETTEER_PATH, LEXICON_NAME, MODEL_DIR, NAME_MODEL_NAME, PASS1_NAME, PASS2_NAME,
+from tasks.ner import (GAZETTEER_PATH, LEXICON_NAME, MODEL_DIR, NAME_MODEL_NAME, PASS1_NAME, PASS2_NAME,
                        PLACES_NAME)
 from tasks.ner import spans
 from tasks.ner.crf import CRFWeights, marginals, viterbi
@@ -43,14 +43,13 @@ class NERModel:
         if gazetteer is None:
             gazetteer = model_gazetteer(json.loads((d / GAZETTEER_PATH.name).read_text(encoding="utf-8")), persons)
         lexicon = Lexicon.from_json(json.loads((d / LEXICON_NAME).read_text(encoding="utf-8")))
-        attrs = d / ATTRIBUTES_NAME
-        known = set(attrs.read_text(encoding="utf-8").split("\n")) if attrs.is_file() else None
         names = NameModel.from_json(json.loads((d / NAME_MODEL_NAME).read_text(encoding="utf-8")))
-        self.features = FeatureExtractor(gazetteer, lexicon, known, names, persons)
+        self.weights = CRFWeights.from_crfsuite([d / PASS1_NAME, d / PASS2_NAME])
+        # the numpy tagging looks features up in the weights; crfsuite's taggers get only those features
+        self.features = FeatureExtractor(gazetteer, lexicon, set(self.weights.attr), names, persons)
         places = d / PLACES_NAME
         self.places = Places.from_json(json.loads(places.read_text(encoding="utf-8")) if places.is_file() else [])
         self.lexicon = lexicon
-        self.weights = CRFWeights.from_crfsuite([d / PASS1_NAME, d / PASS2_NAME])
         self._pad = {o: self.weights.sums([[f"{o}pad"]])[0] for o in FeatureExtractor.WINDOW}
         self._cache: dict[str, tuple[np.ndarray, str]] = {}
         # crfsuite's own taggers: the reference the numpy tagging is tested against, and tasks.ner.neural
@@ -114,7 +113,10 @@ class NERModel:
             state[inside] += vecs[idx[inside] + offset, part]
             state[~inside] += self._pad[offset]
         key_sents = [keys[a:a + m] for a, m in bounds]
-        state += w.sums(self._pair_features(key_sents, n))
+        pairs: list[list[str]] = [[] for _ in range(n)]
+        for ks, (a, m) in zip(key_sents, bounds):
+            self.features.add_pair_features(ks, pairs[a:a + m])
+        state += w.sums(pairs)
         grid = np.zeros((len(sentences), int(lengths.max()), len(labels)))
         grid[sid, pos] = state[:, 0]
         best = viterbi(grid, lengths, w.T[0])[sid, pos].tolist()
@@ -122,11 +124,11 @@ class NERModel:
         extra = [f for sent in doc_features(key_sents, first) for f in sent]
         grid[sid, pos] = state[:, 1] + w.sums(extra, 1)
         best = viterbi(grid, lengths, w.T[1])
-        second = [[labels[b] for b in best[k, :m].tolist()] for k, m in enumerate(lengths.tolist())]
+        second = [[labels[b] for b in best[k, :m].tolist()] for k, (_, m) in enumerate(bounds)]
         if not marginals_too:
             return first, second, None
         marg = marginals(grid, lengths, w.T[1])
-        return first, second, [marg[k, :m] for k, m in enumerate(lengths.tolist())]
+        return first, second, [marg[k, :m] for k, (_, m) in enumerate(bounds)]
 
     def _token_vectors(self, flat: Sequence[str]) -> tuple[np.ndarray, list[str]]:
         """Per token (tokens, 5, passes, labels): the summed weights of its own
@@ -152,27 +154,6 @@ class NERModel:
                 entries[t] = cache[t] = (v, key)
         got = [entries[t] for t in flat]
         return np.stack([g[0] for g in got]), [g[1] for g in got]
-
-    def _pair_features(self, key_sents: Sequence[Sequence[str]], n: int) -> list[list[str]]:
-        """Per token, the features of word pairs and gazetteer phrases (as
-        :meth:`FeatureExtractor.sentence` adds them)."""
-        out: list[list[str]] = [[] for _ in range(n)]
-        a = 0
-        for keys in key_sents:
-            m = len(keys)
-            for i, marks in enumerate(self.features.gaz.match(keys)):
-                if marks:
-                    out[a + i].extend("gz=" + g for g in marks)
-                    if i > 0:
-                        out[a + i - 1].extend("1gz=" + g for g in marks)
-                    if i + 1 < m:
-                        out[a + i + 1].extend("-1gz=" + g for g in marks)
-            for i in range(1, m):
-                pair = keys[i - 1] + "|" + keys[i]
-                out[a + i].append("bg-1=" + pair)
-                out[a + i - 1].append("bg+1=" + pair)
-            a += m
-        return out
 
 
 # news agency, newspaper, magazine, with the proclitics و ل ب ف; normalised (ة -> ه)

@@ -28,6 +28,7 @@ from tasks.ner import (ATTRIBUTES_NAME, GAZETTEER_PATH, LEXICON_NAME, META_PATH,
                        PASS1_NAME, PASS2_NAME, PLACES_NAME, find_corpus, read_conll, score, spans, split_dev)
 from tasks.ner import names as name_model
 from tasks.ner import places as place_list
+from tasks.ner.crf import CRFWeights
 from tasks.ner.persons import PersonNames, model_gazetteer
 from tasks.ner.model import NERModel
 from tasks.ner.features import (FEATURE_VERSION, FeatureExtractor, Gazetteer, Lexicon, doc_features, normalise,
@@ -69,14 +70,8 @@ def _folds(n: int, folds: int) -> list[tuple[int, int]]:
 
 
 def model_attributes(model_dir: Path) -> list[str]:
-    """The feature names either pass has weights for (the tagger drops the rest up front)."""
-    attrs: set[str] = set()
-    for name in (PASS1_NAME, PASS2_NAME):
-        tagger = pycrfsuite.Tagger()
-        tagger.open(str(model_dir / name))
-        attrs.update(a for a, _ in tagger.info().state_features)
-        tagger.close()
-    return sorted(attrs)
+    """The feature names either pass has weights for."""
+    return sorted(CRFWeights.from_crfsuite([model_dir / PASS1_NAME, model_dir / PASS2_NAME]).attr)
 
 
 def train(sents, gazetteer: Gazetteer, out: Path, params: dict, folds: int = 4,
