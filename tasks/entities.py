@@ -155,8 +155,8 @@ def load_backend(name: str) -> Backend:
 class EntityStep(Step):
     name = "entities"
     # bump when tagging/canonical code changes what a document gets (3: rules after the CRF for and-joined
-    # names, agency/paper names and name connectors)
-    CODE_VERSION = "3"
+    # names, agency/paper names and name connectors; 4: party, agency, palace, national-body and name-tail rules)
+    CODE_VERSION = "4"
 
     @property
     def version(self) -> str:

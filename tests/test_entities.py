@@ -57,12 +57,12 @@ def _missing(seed_docs):
 def test_seed_entities_recall_floor(seed_docs):
     total = sum(len(g["entities"]) for g in GOLD.values())
     missing = _missing(seed_docs)
-    # measured with the shipped model (52 of 59): see .notes/entities.md; the goal is all of them
-    assert (total - len(missing)) / total >= 0.85, missing
+    # measured with the shipped model (58 of 59): see .notes/entities.md; the goal is all of them
+    assert total - len(missing) >= 58, missing
 
 
-@pytest.mark.xfail(reason="the offline CRF still misses 7 of the 59 seed entities: unseen multi-word ORG names, "
-                          "a trailing nisba (مجلس الأمن الروسي), a palace, a syllable; listed in the failure",
+@pytest.mark.xfail(reason="the offline model still misses 1 of the 59 seed entities: مركز أبحاث التسلح في "
+                          "النزاعات (an unseen ORG name with في inside it); listed in the failure",
                    strict=False)
 def test_every_seed_entity_found_with_its_type(seed_docs):
     assert _missing(seed_docs) == []
@@ -432,7 +432,7 @@ def test_person_names_from_the_installed_package():
 
 
 def test_two_names_joined_by_and_are_split():
-    from tasks.ner.model import split_joined_persons
+    from tasks.ner.rules import split_joined_persons
 
     sents = [["التقى", "كيم", "وشويغو", "أمس"], ["وقال", "شويغو", "إن"], ["سعد", "بن", "أبي", "وقاص"]]
     tags = [["O", "B-PERS", "I-PERS", "O"], ["O", "B-PERS", "O"], ["B-PERS", "I-PERS", "I-PERS", "I-PERS"]]
@@ -448,7 +448,7 @@ def test_partial_mention_prefers_the_name_that_has_it_word_for_word():
 
 
 def test_names_after_agency_or_paper_are_org():
-    from tasks.ner.model import media_names_are_org
+    from tasks.ner.rules import media_names_are_org
 
     toks = ["نقلت", "وكالة", '"', "ريا", "نوفوستي", '"', "عن", "صحيفة", "القدس", "في", "القدس"]
     tags = ["O", "O", "O", "B-PERS", "I-PERS", "O", "O", "O", "B-LOC", "O", "B-LOC"]
@@ -460,7 +460,7 @@ def test_names_after_agency_or_paper_are_org():
 
 
 def test_a_name_does_not_end_in_a_connector():
-    from tasks.ner.model import extend_names_over_connectors
+    from tasks.ner.rules import extend_names_over_connectors
 
     sents = [["زار", "سعد", "بن", "أبي", "وقاص", "المدينة"], ["قال", "محمد", "بن", "."], ["عبد", "الله"]]
     tags = [["O", "B-PERS", "I-PERS", "I-PERS", "O", "O"], ["O", "B-PERS", "I-PERS", "O"], ["B-ORG", "O"]]
@@ -469,3 +469,72 @@ def test_a_name_does_not_end_in_a_connector():
     # the span takes وقاص and its confidence; a full stop and a non-person span are left alone
     assert tags == [["O", "B-PERS", "I-PERS", "I-PERS", "I-PERS", "O"], ["O", "B-PERS", "I-PERS", "O"], ["B-ORG", "O"]]
     assert conf[0][4] == 0.7
+
+
+def test_party_names():
+    from tasks.ner.rules import party_names
+
+    toks = "احتفل حزب العمال ثم قال ولحزب الليكود إن حزب ،".split()
+    tags = ["O", "O", "O", "O", "O", "O", "B-ORG", "O", "O", "O"]
+    party_names(toks, tags)
+    # حزب + a definite word; a span the CRF started after it takes حزب in; حزب before a comma is not a name
+    assert tags == ["O", "B-ORG", "I-ORG", "O", "O", "B-ORG", "I-ORG", "O", "O", "O"]
+
+
+def test_agency_names():
+    from tasks.ner.rules import agency_names
+
+    toks = "عن وكالة تسنیم للأنباء و وكالة أنباء الشرق الأوسط و وكالة الأنباء الرسمية".split()
+    tags = ["O"] * 5 + ["O", "O", "B-LOC", "I-LOC", "O", "O", "O", "O"]
+    agency_names(toks, tags)
+    # the Persian yeh (تسنیم) is normalised; أنباء + the span the CRF found; وكالة الأنباء names no agency
+    assert tags == ["O", "B-ORG", "I-ORG", "I-ORG", "O", "B-ORG", "I-ORG", "I-ORG", "I-ORG", "O", "O", "O", "O"]
+    # a name that would cut a span the CRF found is left alone
+    toks, tags = "وكالة رويترز للأنباء".split(), ["O", "B-ORG", "I-ORG"]
+    agency_names(toks, tags)
+    assert tags == ["B-ORG", "I-ORG", "I-ORG"]
+    toks, tags = "سمير وكالة أنباء".split() + ["X"], ["B-PERS", "I-PERS", "O", "O"]
+    agency_names(toks, tags)
+    assert tags == ["B-PERS", "I-PERS", "O", "O"]
+
+
+def test_palace_names_need_an_unseen_name():
+    from tasks.ner.features import Lexicon
+    from tasks.ner.model import NERModel
+    from tasks.ner.rules import palace_names
+
+    names = NERModel().features.names
+    lex = Lexicon(words={"نظر": ["O"]})
+    toks = "في قصر كومسوسان و قصر النظر".split()
+    tags = ["O"] * 6
+    palace_names(toks, tags, lex, names)
+    assert tags == ["O", "B-LOC", "I-LOC", "O", "O", "O"]
+
+
+def test_national_bodies_take_their_country_adjective():
+    from tasks.ner.rules import Demonyms, national_bodies
+
+    dem = Demonyms([("روسيا",), ("كوريا", "الشماليه"), ("مصر",)])
+    assert "الروسي" in dem and "الكورية" in dem and "المصرية" in dem
+    assert "الدفاع" not in dem and "روسي" not in dem
+    toks = "أمين مجلس الأمن الروسي و حزب الله اللبناني و ريال مدريد الروسي".split()
+    tags = ["O", "B-ORG", "I-ORG", "O", "O", "B-ORG", "I-ORG", "O", "O", "B-ORG", "I-ORG", "O"]
+    national_bodies(toks, tags, dem)
+    # a council's adjective joins it; not after حزب الله (a proper name) nor after a club
+    assert tags[1:4] == ["B-ORG", "I-ORG", "I-ORG"]
+    assert tags[7] == "O" and tags[11] == "O"
+
+
+def test_unseen_name_tails_follow_the_marginals():
+    from tasks.ner.features import Lexicon
+    from tasks.ner.rules import unseen_name_tails
+
+    index = {"O": 0, "B-PERS": 1, "I-PERS": 2}
+    toks = "قال نو غوانغ تشول : و كيم جونغ أمس".split()
+    tags = ["O", "B-PERS", "I-PERS", "O", "O", "O", "B-PERS", "I-PERS", "O"]
+    marg = np.zeros((len(toks), 3))
+    marg[:, 0] = 1.0
+    marg[3] = [0.48, 0.01, 0.51]  # تشول: the best path left it out, its marginal puts it in
+    marg[8] = [0.40, 0.0, 0.60]  # أمس: a word training saw
+    unseen_name_tails(toks, tags, marg, index, Lexicon(words={"امس": ["O"]}))
+    assert tags[3] == "I-PERS" and tags[8] == "O"

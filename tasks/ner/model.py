@@ -6,7 +6,8 @@ the whole document, so a name tagged confidently once helps its other
 mentions. Last, known place names (:mod:`tasks.ner.places`, when the
 model directory has ``places.json``): a PERS span that is exactly one, an
 ORG span or an untagged run that is exactly a CLDR place, becomes LOC;
-then the rules below (agency names, and-joined names, name connectors).
+then the rules of :mod:`tasks.ner.rules` (agency, party and palace names,
+national bodies, name tails, and-joined names, name connectors).
 
 The passes are trained with python-crfsuite; tagging reads their weights
 and runs in numpy (:mod:`tasks.ner.crf`), with crfsuite's tags and marginals
@@ -26,9 +27,9 @@ import pycrfsuite
 
 from tasks.ner import (GAZETTEER_PATH, LEXICON_NAME, MODEL_DIR, NAME_MODEL_NAME, PASS1_NAME, PASS2_NAME,
                        PLACES_NAME)
-from tasks.ner import spans
+from tasks.ner import rules
 from tasks.ner.crf import CRFWeights, marginals, viterbi
-from tasks.ner.features import FeatureExtractor, Gazetteer, Lexicon, doc_features, normalise
+from tasks.ner.features import FeatureExtractor, Gazetteer, Lexicon, doc_features
 from tasks.ner.names import NameModel
 from tasks.ner.persons import PersonNames, model_gazetteer
 from tasks.ner.places import Places
@@ -49,6 +50,7 @@ class NERModel:
         self.features = FeatureExtractor(gazetteer, lexicon, set(self.weights.attr), names, persons)
         places = d / PLACES_NAME
         self.places = Places.from_json(json.loads(places.read_text(encoding="utf-8")) if places.is_file() else [])
+        self.demonyms = rules.Demonyms(self.places.keys)
         self.lexicon = lexicon
         self._pad = {o: self.weights.sums([[f"{o}pad"]])[0] for o in FeatureExtractor.WINDOW}
         self._cache: dict[str, tuple[np.ndarray, str]] = {}
@@ -66,15 +68,21 @@ class NERModel:
 
     def _tag(self, sentences: Sequence[Sequence[str]], confidence: bool):
         sentences = [list(s) for s in sentences]
-        _, crf_tags, marg = self.crf(sentences, confidence)
+        # marginals always: a rule reads them (unseen_name_tails), so tags do not depend on ``confidence``
+        _, crf_tags, marg = self.crf(sentences, True)
         index = self.weights.index
         out = []
         for k, toks in enumerate(sentences):
             tags = self.places.retype(toks, list(crf_tags[k]), self.lexicon)
-            media_names_are_org(toks, tags)
+            rules.media_names_are_org(toks, tags)
+            rules.party_names(toks, tags)
+            rules.agency_names(toks, tags)
+            rules.palace_names(toks, tags, self.lexicon, self.features.names)
+            rules.national_bodies(toks, tags, self.demonyms)
+            rules.unseen_name_tails(toks, tags, marg[k], index, self.lexicon)
             if confidence:
-                # the CRF's marginal of the tag it gave (a place retyped from PERS/ORG keeps it); a place the
-                # rules found where the CRF saw none gets the CRF's (low) marginal of the place tag
+                # the CRF's marginal of the tag it gave (a span retyped by a rule keeps it); a span the rules
+                # found where the CRF saw none gets the CRF's (low) marginal of the rule's tag
                 p = marg[k]
                 conf = [1.0 if t == "O" else float(p[i, index[t if c == "O" else c]])
                         for i, (c, t) in enumerate(zip(crf_tags[k], tags))]
@@ -82,8 +90,8 @@ class NERModel:
             else:
                 out.append(tags)
         tags = [o[0] for o in out] if confidence else out
-        split_joined_persons(sentences, tags)
-        extend_names_over_connectors(sentences, tags, [o[1] for o in out] if confidence else None)
+        rules.split_joined_persons(sentences, tags)
+        rules.extend_names_over_connectors(sentences, tags, [o[1] for o in out] if confidence else None)
         return out
 
     def crf(self, sentences: Sequence[Sequence[str]], marginals_too: bool = False):
@@ -154,66 +162,6 @@ class NERModel:
                 entries[t] = cache[t] = (v, key)
         got = [entries[t] for t in flat]
         return np.stack([g[0] for g in got]), [g[1] for g in got]
-
-
-# news agency, newspaper, magazine, with the proclitics و ل ب ف; normalised (ة -> ه)
-MEDIA_HEADS = frozenset(normalise(p + w) for w in ("وكالة", "صحيفة", "جريدة", "مجلة")
-                        for p in ("", "و", "ل", "ب", "ف", "ول", "وب"))
-_QUOTES = frozenset('"\'«“”»')
-
-
-def media_names_are_org(tokens: Sequence[str], tags: list[str]) -> None:
-    """Retype, in place, an entity right after وكالة/صحيفة/جريدة/مجلة (an
-    opening quote may stand between) as ORG: the name of an agency or a paper
-    (وكالة "ريا نوفوستي", صحيفة القدس). In ANERcorp every one of the 66 entities
-    in that place is ORG; out of fold the CRF had 6 of them as LOC or MISC (and
-    صحيفة القدس would otherwise meet the CLDR place rule)."""
-    for s, e, typ in spans(tags):
-        if typ == "ORG":
-            continue
-        j = s - 1
-        if j >= 0 and tokens[j] in _QUOTES:
-            j -= 1
-        if j >= 0 and normalise(tokens[j]) in MEDIA_HEADS:
-            tags[s] = "B-ORG"
-            tags[s + 1:e] = ["I-ORG"] * (e - s - 1)
-
-
-def split_joined_persons(sentences: Sequence[Sequence[str]], tags: Sequence[list[str]]) -> None:
-    """Split, in place, a PERS span where a later token is و + a word that the
-    document tags PERS on its own: "كيم وشويغو" is Kim and Shoigu when شويغو
-    is a name elsewhere in the text. The CRF sometimes runs two names joined by
-    "and" into one span, and canonical forms then merge شويغو into it. Names
-    that start with و (وقاص, وليد) are left alone unless the rest is a name too."""
-    names = {normalise(tok) for toks, tt in zip(sentences, tags) for tok, t in zip(toks, tt)
-             if t.endswith("-PERS") and not normalise(tok).startswith("و")}
-    for toks, tt in zip(sentences, tags):
-        for s, e, typ in spans(tt):
-            if typ != "PERS":
-                continue
-            for i in range(s + 1, e):
-                n = normalise(toks[i])
-                if len(n) > 3 and n[0] == "و" and n[1:] in names:
-                    tt[i] = "B-PERS"
-
-
-# words that join the parts of an Arabic name and cannot end one (سعد بن أبي وقاص, محمد بن راشد آل مكتوم)
-NAME_CONNECTORS = frozenset(normalise(w) for w in ("بن", "ابن", "بنت", "أبو", "أبي", "أبا", "عبد", "آل", "بو", "ولد"))
-
-
-def extend_names_over_connectors(sentences: Sequence[Sequence[str]], tags: Sequence[list[str]],
-                                 conf: Sequence[list[float]] | None = None) -> None:
-    """Extend, in place, a PERS span that ends in a name connector (بن,
-    أبي, عبد, آل...) over the next word when that word is untagged: "سعد بن
-    أبي" + "وقاص". The CRF sometimes stops before a last part that starts
-    with و or is rare. ``conf``: the new token takes the span's last one."""
-    for k, (toks, tt) in enumerate(zip(sentences, tags)):
-        for s, e, typ in spans(tt):
-            if typ == "PERS" and e < len(toks) and tt[e] == "O" and normalise(toks[e - 1]) in NAME_CONNECTORS \
-                    and any(c.isalpha() and c != "ـ" for c in toks[e]):
-                tt[e] = "I-PERS"
-                if conf is not None:
-                    conf[k][e] = conf[k][e - 1]
 
 
 @contextmanager
