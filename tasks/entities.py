@@ -155,8 +155,9 @@ def load_backend(name: str) -> Backend:
 class EntityStep(Step):
     name = "entities"
     # bump when tagging/canonical code changes what a document gets (3: rules after the CRF for and-joined
-    # names, agency/paper names and name connectors; 4: party, agency, palace, national-body and name-tail rules)
-    CODE_VERSION = "4"
+    # names, agency/paper names and name connectors; 4: party, agency, palace, national-body and name-tail rules;
+    # 5: peninsulas, and the known-place rule for persons folds غ/ج)
+    CODE_VERSION = "5"
 
     @property
     def version(self) -> str:

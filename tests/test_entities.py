@@ -95,6 +95,9 @@ def test_known_places_are_not_persons():
     assert out[5:7] == ["B-LOC", "I-LOC"]  # with a proclitic too: the key is clitic-free
     assert out[8] == "B-ORG"  # ORG is left alone (ANERcorp: a place as club or government)
     assert places.retype(["لبيونغ", "يانغ"], ["B-PERS", "I-PERS"]) == ["B-LOC", "I-LOC"]
+    # غ and ج are one letter here, as in the CLDR rules and the canonical forms (هونج كونج, هونغ كونغ)
+    assert places.retype(["لبيونج", "يانج"], ["B-PERS", "I-PERS"]) == ["B-LOC", "I-LOC"]
+    assert Places(["هونغ كونغ"]).retype(["هونج", "كونج"], ["B-PERS", "I-PERS"]) == ["B-LOC", "I-LOC"]
     # a part of a place name is not the place
     assert places.retype(["بيونغ"], ["B-PERS"]) == ["B-PERS"]
 
@@ -538,3 +541,22 @@ def test_unseen_name_tails_follow_the_marginals():
     marg[8] = [0.40, 0.0, 0.60]  # أمس: a word training saw
     unseen_name_tails(toks, tags, marg, index, Lexicon(words={"امس": ["O"]}))
     assert tags[3] == "I-PERS" and tags[8] == "O"
+
+
+def test_peninsulas_are_one_place():
+    from tasks.ner.rules import Demonyms, peninsulas
+
+    dem = Demonyms([("كوريا", "الشماليه")])
+    cases = [
+        ("سكان شبه الجزيرة العربية قبائل", ["O", "B-LOC", "B-ORG", "I-ORG", "O"], ["O", "B-LOC", "I-LOC", "I-LOC", "O"]),
+        ("في شبه جزيرة عمان وفي", ["O", "B-LOC", "O", "B-LOC", "O"], ["O", "B-LOC", "I-LOC", "I-LOC", "O"]),
+        ("نزع سلاح شبه الجزيرة الكورية", ["O"] * 5, ["O", "O", "B-LOC", "I-LOC", "I-LOC"]),
+        ("شرق شبه الجزيرة كانت", ["O", "O", "O", "O"], ["O", "B-LOC", "I-LOC", "O"]),
+        # شبه without جزيرة ("quasi-") and a span that would be cut are left alone
+        ("بيان شبه رسمي", ["O", "O", "O"], ["O", "O", "O"]),
+        ("زيد شبه الجزيرة", ["B-PERS", "I-PERS", "O"], ["B-PERS", "I-PERS", "O"]),
+    ]
+    for text, tags, want in cases:
+        tags = list(tags)
+        peninsulas(text.split(), tags, dem)
+        assert tags == want, text

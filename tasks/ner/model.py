@@ -79,6 +79,7 @@ class NERModel:
             rules.agency_names(toks, tags)
             rules.palace_names(toks, tags, self.lexicon, self.features.names)
             rules.national_bodies(toks, tags, self.demonyms)
+            rules.peninsulas(toks, tags, self.demonyms)
             rules.unseen_name_tails(toks, tags, marg[k], index, self.lexicon)
             if confidence:
                 # the CRF's marginal of the tag it gave (a span retyped by a rule keeps it); a span the rules
