@@ -156,8 +156,9 @@ class EntityStep(Step):
     name = "entities"
     # bump when tagging/canonical code changes what a document gets (3: rules after the CRF for and-joined
     # names, agency/paper names and name connectors; 4: party, agency, palace, national-body and name-tail rules;
-    # 5: peninsulas, and the known-place rule for persons folds غ/ج)
-    CODE_VERSION = "5"
+    # 5: peninsulas, and the known-place rule for persons folds غ/ج; 6: الجزيرة العربية, place names made of
+    # LOC spans, a name started after a connector)
+    CODE_VERSION = "6"
 
     @property
     def version(self) -> str:

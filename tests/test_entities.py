@@ -121,6 +121,16 @@ def test_cldr_places_in_org_or_untagged_are_places():
     assert places.retype(["دينامو", "كييف"], ["B-ORG", "I-ORG"]) == ["B-ORG", "I-ORG"]
 
 
+def test_known_place_made_of_loc_spans_and_untagged_words_is_one_place():
+    places = Places([], cldr=["جنوب أفريقيا", "البوسنة والهرسك", "أفريقيا"])
+    # rule 4: جنوب + أفريقيا, البوسنة + والهرسك
+    assert places.retype("في جنوب أفريقيا".split(), ["O", "O", "B-LOC"]) == ["O", "B-LOC", "I-LOC"]
+    assert places.retype(["البوسنة", "والهرسك"], ["B-LOC", "B-LOC"]) == ["B-LOC", "I-LOC"]
+    # not when a span of another type is inside, nor when the LOC span goes on past the name
+    assert places.retype(["جنوب", "أفريقيا"], ["B-ORG", "B-LOC"]) == ["B-ORG", "B-LOC"]
+    assert places.retype(["جنوب", "أفريقيا", "الوسطى"], ["O", "B-LOC", "I-LOC"]) == ["O", "B-LOC", "I-LOC"]
+
+
 def test_places_json_formats():
     assert Places.from_json(["بيونغ يانغ"]).retype(["بيونغ", "يانغ"], ["B-PERS", "I-PERS"]) == ["B-LOC", "I-LOC"]
     p = Places.from_json({"places": ["موسكو"], "cldr": ["سول"]})
@@ -472,6 +482,10 @@ def test_a_name_does_not_end_in_a_connector():
     # the span takes وقاص and its confidence; a full stop and a non-person span are left alone
     assert tags == [["O", "B-PERS", "I-PERS", "I-PERS", "I-PERS", "O"], ["O", "B-PERS", "I-PERS", "O"], ["B-ORG", "O"]]
     assert conf[0][4] == 0.7
+    # a name the CRF started right after the connector is the same name
+    sents, tags = [["روضة", "أبي", "وقاص", ")"]], [["O", "B-PERS", "B-PERS", "O"]]
+    extend_names_over_connectors(sents, tags)
+    assert tags == [["O", "B-PERS", "I-PERS", "O"]]
 
 
 def test_party_names():
@@ -552,6 +566,10 @@ def test_peninsulas_are_one_place():
         ("في شبه جزيرة عمان وفي", ["O", "B-LOC", "O", "B-LOC", "O"], ["O", "B-LOC", "I-LOC", "I-LOC", "O"]),
         ("نزع سلاح شبه الجزيرة الكورية", ["O"] * 5, ["O", "O", "B-LOC", "I-LOC", "I-LOC"]),
         ("شرق شبه الجزيرة كانت", ["O", "O", "O", "O"], ["O", "B-LOC", "I-LOC", "O"]),
+        # الجزيرة العربية (or a country adjective) without شبه; الجزيرة alone may be the channel
+        ("شمال الجزيرة العربية و", ["O", "B-ORG", "I-ORG", "O"], ["O", "B-LOC", "I-LOC", "O"]),
+        ("وسط والجزيرة الكورية", ["O", "O", "O"], ["O", "B-LOC", "I-LOC"]),
+        ("قناة الجزيرة الفضائية", ["O", "B-ORG", "O"], ["O", "B-ORG", "O"]),
         # شبه without جزيرة ("quasi-") and a span that would be cut are left alone
         ("بيان شبه رسمي", ["O", "O", "O"], ["O", "O", "O"]),
         ("زيد شبه الجزيرة", ["B-PERS", "I-PERS", "O"], ["B-PERS", "I-PERS", "O"]),
