@@ -131,6 +131,21 @@ def test_known_place_made_of_loc_spans_and_untagged_words_is_one_place():
     assert places.retype(["جنوب", "أفريقيا", "الوسطى"], ["O", "B-LOC", "I-LOC"]) == ["O", "B-LOC", "I-LOC"]
 
 
+def test_lists_of_places_are_split():
+    from tasks.ner.rules import split_joined_places
+
+    places = Places(["إنجلترا", "البرتغال", "البوسنة والهرسك", "الولايات المتحدة", "اليابان"])
+    toks = "مباراة إنجلترا والبرتغال و البوسنة والهرسك و اليابان والولايات المتحدة".split()
+    tags = ["O", "B-LOC", "I-LOC", "O", "B-LOC", "I-LOC", "O", "B-LOC", "I-LOC", "I-LOC"]
+    split_joined_places(toks, tags, places)
+    # a list is split; a known place with و inside (البوسنة والهرسك) stays whole; a multi-word place after و
+    assert tags == ["O", "B-LOC", "B-LOC", "O", "B-LOC", "I-LOC", "O", "B-LOC", "B-LOC", "I-LOC"]
+    # و + a word that is no known place stays inside
+    tags = ["B-LOC", "I-LOC"]
+    split_joined_places(["اليابان", "والشرق"], tags, places)
+    assert tags == ["B-LOC", "I-LOC"]
+
+
 def test_places_json_formats():
     assert Places.from_json(["بيونغ يانغ"]).retype(["بيونغ", "يانغ"], ["B-PERS", "I-PERS"]) == ["B-LOC", "I-LOC"]
     p = Places.from_json({"places": ["موسكو"], "cldr": ["سول"]})
@@ -496,6 +511,15 @@ def test_party_names():
     party_names(toks, tags)
     # حزب + a definite word; a span the CRF started after it takes حزب in; حزب before a comma is not a name
     assert tags == ["O", "B-ORG", "I-ORG", "O", "O", "B-ORG", "I-ORG", "O", "O", "O"]
+
+
+def test_bank_names_take_a_masculine_adjective():
+    from tasks.ner.rules import bank_names
+
+    toks = "قال البنك الدولي ثم خطط البنك التنموية و للبنك المركزي".split()
+    tags = ["O"] * len(toks)
+    bank_names(toks, tags)
+    assert tags == ["O", "B-ORG", "I-ORG", "O", "O", "O", "O", "O", "B-ORG", "I-ORG"]
 
 
 def test_agency_names():

@@ -6,8 +6,8 @@ the whole document, so a name tagged confidently once helps its other
 mentions. Last, known place names (:mod:`tasks.ner.places`, when the
 model directory has ``places.json``): a PERS span that is exactly one, an
 ORG span or an untagged run that is exactly a CLDR place, becomes LOC;
-then the rules of :mod:`tasks.ner.rules` (agency, party and palace names,
-national bodies, name tails, and-joined names, name connectors).
+then the rules of :mod:`tasks.ner.rules` (agency, party, bank and palace names,
+national bodies, joined places, name tails, and-joined names, name connectors).
 
 The passes are trained with python-crfsuite; tagging reads their weights
 and runs in numpy (:mod:`tasks.ner.crf`), with crfsuite's tags and marginals
@@ -76,10 +76,12 @@ class NERModel:
             tags = self.places.retype(toks, list(crf_tags[k]), self.lexicon)
             rules.media_names_are_org(toks, tags)
             rules.party_names(toks, tags)
+            rules.bank_names(toks, tags)
             rules.agency_names(toks, tags)
             rules.palace_names(toks, tags, self.lexicon, self.features.names)
             rules.national_bodies(toks, tags, self.demonyms)
             rules.peninsulas(toks, tags, self.demonyms)
+            rules.split_joined_places(toks, tags, self.places)
             rules.unseen_name_tails(toks, tags, marg[k], index, self.lexicon)
             if confidence:
                 # the CRF's marginal of the tag it gave (a span retyped by a rule keeps it); a span the rules

@@ -127,6 +127,11 @@ class Places:
             return cls(data)
         return cls(data.get("places", ()), data.get("cldr", ()))
 
+    def is_place(self, words: Sequence[str]) -> bool:
+        """``words`` (tokens) are exactly a name of ``places`` (as rule 1 compares them)."""
+        key = _key(" ".join(words))
+        return bool(key) and self._is_place(key)
+
     def _is_place(self, key: tuple[str, ...]) -> bool:
         """Rule 1: ``key`` (normalised words) is in ``places``, the first word
         whole (بيونغ, لاغوس) or without its proclitics (لبيونغ), غ folded
