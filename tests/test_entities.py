@@ -144,6 +144,10 @@ def test_lists_of_places_are_split():
     tags = ["B-LOC", "I-LOC"]
     split_joined_places(["اليابان", "والشرق"], tags, places)
     assert tags == ["B-LOC", "I-LOC"]
+    # an ORG span that runs on into و + a known place
+    tags = ["B-ORG", "I-ORG", "I-ORG", "I-ORG"]
+    split_joined_places(["حزب", "الله", "والولايات", "المتحدة"], tags, places)
+    assert tags == ["B-ORG", "I-ORG", "B-LOC", "I-LOC"]
 
 
 def test_places_json_formats():

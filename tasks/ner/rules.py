@@ -29,7 +29,9 @@ Per sentence:
   الجزيرة العربية ORG, the TV channel; +0.0007, then +0.0011 for الجزيرة
   العربية without شبه).
 * :func:`split_joined_places`: a LOC span that is not a known place splits at
-  each و + a known place (إنجلترا والبرتغال; +0.0010).
+  each و + a known place (إنجلترا والبرتغال; +0.0010), and an ORG or PERS span
+  ending in و + a known place loses it to a LOC (حزب الله وإسرائيل; +0.0006,
+  though twice it was a club: أرسنال وموناكو).
 * :func:`unseen_name_tails`: a word unseen in training right after a PERS
   span, which the CRF's marginals put inside the name (P(I-PERS) above 0.45)
   though the best path left it out, joins the name (نو غوانغ + تشول; no such
@@ -260,15 +262,24 @@ def national_bodies(tokens: Sequence[str], tags: list[str], demonyms: Demonyms) 
 def split_joined_places(tokens: Sequence[str], tags: list[str], places: Places) -> None:
     """Split a LOC span that is not itself a known place at each و + a known
     place: "إنجلترا والبرتغال" is two places (the CRF runs a list of
-    countries into one span); البوسنة والهرسك, a known place, stays one."""
+    countries into one span); البوسنة والهرسك, a known place, stays one. An
+    ORG or PERS span that ends in و + a known place loses it to a LOC of its
+    own ("حزب الله وإسرائيل")."""
     for s, e, typ in spans(tags):
-        if typ != "LOC" or e - s < 2 or places.is_place(tokens[s:e]):
+        if e - s < 2 or typ not in ("LOC", "ORG", "PERS"):
             continue
-        for j in range(s + 1, e):
-            if tags[j] == "I-LOC" and normalise(tokens[j])[:1] == "و" and len(tokens[j]) > 2:
-                rest = [tokens[j][1:], *tokens[j + 1:e]]
-                if any(places.is_place(rest[:k]) for k in range(1, len(rest) + 1)):
-                    tags[j] = "B-LOC"
+        if typ == "LOC" and not places.is_place(tokens[s:e]):
+            for j in range(s + 1, e):
+                if tags[j] == "I-LOC" and normalise(tokens[j])[:1] == "و" and len(tokens[j]) > 2:
+                    rest = [tokens[j][1:], *tokens[j + 1:e]]
+                    if any(places.is_place(rest[:k]) for k in range(1, len(rest) + 1)):
+                        tags[j] = "B-LOC"
+        elif typ != "LOC":
+            for j in range(s + 1, e):
+                if normalise(tokens[j])[:1] == "و" and len(tokens[j]) > 2 \
+                        and places.is_place([tokens[j][1:], *tokens[j + 1:e]]):
+                    _set(tags, j, e, "LOC")
+                    break
 
 
 TAIL_MARGINAL = 0.45
