@@ -75,12 +75,13 @@ class NERModel:
         for k, toks in enumerate(sentences):
             tags = self.places.retype(toks, list(crf_tags[k]), self.lexicon)
             rules.media_names_are_org(toks, tags)
-            rules.party_names(toks, tags)
-            rules.bank_names(toks, tags)
-            rules.agency_names(toks, tags)
-            rules.palace_names(toks, tags, self.lexicon, self.features.names)
+            heads = rules.Heads(toks)
+            rules.party_names(toks, tags, heads)
+            rules.bank_names(toks, tags, heads)
+            rules.agency_names(toks, tags, heads)
+            rules.palace_names(toks, tags, self.lexicon, self.features.names, heads)
             rules.national_bodies(toks, tags, self.demonyms)
-            rules.peninsulas(toks, tags, self.demonyms)
+            rules.peninsulas(toks, tags, self.demonyms, heads)
             rules.split_joined_places(toks, tags, self.places)
             rules.unseen_name_tails(toks, tags, marg[k], index, self.lexicon)
             if confidence:

@@ -63,12 +63,56 @@ def _heads(*words: str) -> frozenset[str]:
     return frozenset(normalise(w) for w in words)
 
 
-@lru_cache(maxsize=1 << 14)
-def _is(token: str, heads: frozenset[str]) -> bool:
-    """``token`` is one of ``heads``, whole or after its proclitics (ولحزب);
-    remembered, as the rules ask it of most tokens."""
+@lru_cache(maxsize=1 << 15)
+def _forms(token: str) -> tuple[str, ...]:
+    """``token`` normalised, and what is left after each proclitic strip;
+    remembered per token (the rules ask of most tokens whether they are one
+    of several heads: one entry per token, not per token and head list)."""
     n = normalise(token)
-    return n in heads or any(o in heads for o in proclitic_options(n))
+    return (n, *proclitic_options(n))
+
+
+def _is(token: str, heads: frozenset[str]) -> bool:
+    """``token`` is one of ``heads``, whole or after its proclitics (ولحزب)."""
+    return any(f in heads for f in _forms(token))
+
+
+_GROUPS: list[frozenset[str]] = []
+
+
+def _group(*words: str) -> frozenset[str]:
+    """A set of head words that :class:`Heads` finds in a sentence."""
+    g = _heads(*words)
+    _GROUPS.append(g)
+    return g
+
+
+@lru_cache(maxsize=1)
+def _form_index() -> dict[str, list[frozenset[str]]]:
+    index: dict[str, list[frozenset[str]]] = {}
+    for g in _GROUPS:
+        for f in g:
+            index.setdefault(f, []).append(g)
+    return index
+
+
+class Heads:
+    """Where the head words of the rules (حزب, البنك, وكالة, قصر, شبه,
+    الجزيرة, with proclitics) stand in a sentence: one look-up per token for
+    all the rules, which then visit only those places."""
+
+    def __init__(self, tokens: Sequence[str]):
+        index = _form_index()
+        self._at: dict[frozenset[str], list[int]] = {}
+        for i, t in enumerate(tokens):
+            for f in _forms(t):
+                for g in index.get(f, ()):
+                    at = self._at.setdefault(g, [])
+                    if not at or at[-1] != i:
+                        at.append(i)
+
+    def at(self, group: frozenset[str]) -> list[int]:
+        return self._at.get(group, [])
 
 
 def _has_letters(token: str) -> bool:
@@ -150,28 +194,32 @@ def extend_names_over_connectors(sentences: Sequence[Sequence[str]], tags: Seque
                     conf[k][e] = conf[k][e - 1]
 
 
-PARTY = _heads("حزب")
-BANK = _heads("البنك")
+PARTY = _group("حزب")
+BANK = _group("البنك")
 
 
-def party_names(tokens: Sequence[str], tags: list[str]) -> None:
+def party_names(tokens: Sequence[str], tags: list[str], heads: Heads | None = None) -> None:
     """حزب + a definite word: ORG over both (حزب العمال), or ORG from حزب
     to the end of the span the CRF started at that word (حزب + الليكود)."""
-    _head_names(tokens, tags, PARTY)
+    _head_names(tokens, tags, PARTY, heads)
 
 
-def bank_names(tokens: Sequence[str], tags: list[str]) -> None:
+def bank_names(tokens: Sequence[str], tags: list[str], heads: Heads | None = None) -> None:
     """البنك + a masculine definite adjective: ORG, as :func:`party_names`
     (البنك الدولي, البنك المركزي, البنك التجاري). A definite head takes no
     genitive, so the next word is its adjective and agrees with it; a
     feminine one (البنك التنموية) belongs to an earlier noun."""
-    _head_names(tokens, tags, BANK, masculine=True)
+    _head_names(tokens, tags, BANK, heads, masculine=True)
 
 
-def _head_names(tokens: Sequence[str], tags: list[str], heads: frozenset[str], masculine: bool = False) -> None:
+def _head_names(tokens: Sequence[str], tags: list[str], group: frozenset[str], heads: Heads | None,
+                masculine: bool = False) -> None:
+    at = (heads or Heads(tokens)).at(group)
+    if not at:
+        return
     starts = _span_ends(tags)
-    for i in range(len(tokens) - 1):
-        if tags[i] != "O" or not _is(tokens[i], heads):
+    for i in at:
+        if i + 1 >= len(tokens) or tags[i] != "O":
             continue
         nxt = normalise(tokens[i + 1])
         if not nxt.startswith("ال") or len(nxt) < 4 or (masculine and nxt.endswith("ه")):
@@ -182,17 +230,17 @@ def _head_names(tokens: Sequence[str], tags: list[str], heads: frozenset[str], m
             _set(tags, i, starts[i + 1][0], "ORG")
 
 
-AGENCY = _heads("وكالة")
+AGENCY = _group("وكالة")
 NEWS = normalise("أنباء")
 FOR_NEWS = normalise("للأنباء")
 
 
-def agency_names(tokens: Sequence[str], tags: list[str]) -> None:
+def agency_names(tokens: Sequence[str], tags: list[str], heads: Heads | None = None) -> None:
     """وكالة أنباء X (X: a word, or the span the CRF found there) and وكالة
     X للأنباء: ORG over the whole name, unless that would cut another span."""
     n = len(tokens)
-    for i in range(n - 2):
-        if not _is(tokens[i], AGENCY):
+    for i in (heads or Heads(tokens)).at(AGENCY):
+        if i + 2 >= n:
             continue
         starts = _span_ends(tags)
         if normalise(tokens[i + 1]) == NEWS and _has_letters(tokens[i + 2]):
@@ -206,14 +254,15 @@ def agency_names(tokens: Sequence[str], tags: list[str]) -> None:
         _set(tags, i, end, "ORG")
 
 
-PALACE = _heads("قصر")
+PALACE = _group("قصر")
 
 
-def palace_names(tokens: Sequence[str], tags: list[str], lexicon: Lexicon, names: NameModel) -> None:
+def palace_names(tokens: Sequence[str], tags: list[str], lexicon: Lexicon, names: NameModel,
+                 heads: Heads | None = None) -> None:
     """قصر + an untagged word that training never saw and that the name
     model does not take for an ordinary word: a palace, LOC (قصر كومسوسان)."""
-    for i in range(len(tokens) - 1):
-        if tags[i] != "O" or tags[i + 1] != "O" or not _is(tokens[i], PALACE) or not _has_letters(tokens[i + 1]):
+    for i in (heads or Heads(tokens)).at(PALACE):
+        if i + 1 >= len(tokens) or tags[i] != "O" or tags[i + 1] != "O" or not _has_letters(tokens[i + 1]):
             continue
         key = gaz_key(tokens[i + 1])
         if lexicon.words.get(key) is None:
@@ -260,20 +309,23 @@ def national_bodies(tokens: Sequence[str], tags: list[str], demonyms: Demonyms) 
             tags[e] = "I-ORG"
 
 
-PENINSULA = _heads("شبه")
+PENINSULA = _group("شبه")
 ISLAND = _heads("جزيرة", "الجزيرة")
-THE_ISLAND = _heads("الجزيرة")
+THE_ISLAND = _group("الجزيرة")
 ARABIAN = normalise("العربية")
 
 
-def peninsulas(tokens: Sequence[str], tags: list[str], demonyms: Demonyms) -> None:
+def peninsulas(tokens: Sequence[str], tags: list[str], demonyms: Demonyms, heads: Heads | None = None) -> None:
     """A peninsula is one place, LOC: شبه جزيرة / شبه الجزيرة + what names it
     (the span the CRF found at جزيرة or right after it, or a country
     adjective: شبه الجزيرة الكورية), and الجزيرة + العربية or a country
     adjective without شبه. The CRF splits them (شبه as LOC, الجزيرة العربية
     as ORG, the TV channel)."""
     n = len(tokens)
-    for i in range(n - 1):
+    heads = heads or Heads(tokens)
+    for i in sorted({*heads.at(PENINSULA), *heads.at(THE_ISLAND)}):
+        if i + 1 >= n:
+            continue
         if _is(tokens[i], PENINSULA) and normalise(tokens[i + 1]) in ISLAND:
             starts = _span_ends(tags)
             if tags[i] not in ("O", "B-LOC") or (i in starts and starts[i][0] > i + 1):
