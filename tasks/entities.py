@@ -157,8 +157,9 @@ class EntityStep(Step):
     # bump when tagging/canonical code changes what a document gets (3: rules after the CRF for and-joined
     # names, agency/paper names and name connectors; 4: party, agency, palace, national-body and name-tail rules;
     # 5: peninsulas, and the known-place rule for persons folds غ/ج; 6: الجزيرة العربية, place names made of
-    # LOC spans, a name started after a connector; 7: bank names, lists of places split; 8: و + a place cut off ORG/PERS)
-    CODE_VERSION = "8"
+    # LOC spans, a name started after a connector; 7: bank names, lists of places split; 8: و + a place cut off ORG/PERS;
+    # 9: paper names)
+    CODE_VERSION = "9"
 
     @property
     def version(self) -> str:

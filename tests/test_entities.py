@@ -507,6 +507,18 @@ def test_a_name_does_not_end_in_a_connector():
     assert tags == [["O", "B-PERS", "I-PERS", "O"]]
 
 
+def test_paper_names_are_the_unseen_words_after_the_head():
+    from tasks.ner.features import Lexicon
+    from tasks.ner.rules import paper_names
+
+    lex = Lexicon(words={"اسرائيليه": ["O"], "وطن": ["ORGL", "LOCL"], "دراسات": ["O"]})
+    toks = 'ذكرت صحيفة يديعوت أحرونوت الإسرائيلية و مجلة " الوطن " و مجلة الدراسات'.split()
+    tags = ["O"] * len(toks)
+    paper_names(toks, tags, lex)
+    # unseen words after the head, up to the adjective training saw; a word seen inside an ORG; not a common word
+    assert [t for t in tags] == ["O", "O", "B-ORG", "I-ORG", "O", "O", "O", "O", "B-ORG", "O", "O", "O", "O"]
+
+
 def test_party_names():
     from tasks.ner.rules import party_names
 
