@@ -158,8 +158,8 @@ class EntityStep(Step):
     # names, agency/paper names and name connectors; 4: party, agency, palace, national-body and name-tail rules;
     # 5: peninsulas, and the known-place rule for persons folds غ/ج; 6: الجزيرة العربية, place names made of
     # LOC spans, a name started after a connector; 7: bank names, lists of places split; 8: و + a place cut off ORG/PERS;
-    # 9: paper names)
-    CODE_VERSION = "9"
+    # 9: paper names; 10: titled names)
+    CODE_VERSION = "10"
 
     @property
     def version(self) -> str:

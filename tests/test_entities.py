@@ -519,6 +519,17 @@ def test_paper_names_are_the_unseen_words_after_the_head():
     assert [t for t in tags] == ["O", "O", "B-ORG", "I-ORG", "O", "O", "O", "O", "B-ORG", "O", "O", "O", "O"]
 
 
+def test_titled_names():
+    from tasks.ner.features import Lexicon
+    from tasks.ner.rules import titled_names
+
+    lex = Lexicon(words={"رضا": ["PERSH"], "حكومه": ["O"], "و": ["O"]})
+    toks = "اتهمت الشيخة حسينة الحكومة و تولى الإمام الرضا و قال السيد الحكومة".split()
+    tags = ["O"] * len(toks)
+    titled_names(toks, tags, lex)
+    assert tags == ["O", "O", "B-PERS", "O", "O", "O", "O", "B-PERS", "O", "O", "O", "O"]
+
+
 def test_party_names():
     from tasks.ner.rules import party_names
 

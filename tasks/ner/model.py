@@ -6,7 +6,7 @@ the whole document, so a name tagged confidently once helps its other
 mentions. Last, known place names (:mod:`tasks.ner.places`, when the
 model directory has ``places.json``): a PERS span that is exactly one, an
 ORG span or an untagged run that is exactly a CLDR place, becomes LOC;
-then the rules of :mod:`tasks.ner.rules` (agency, paper, party, bank and palace names,
+then the rules of :mod:`tasks.ner.rules` (agency, paper, titled, party, bank and palace names,
 national bodies, joined places, name tails, and-joined names, name connectors).
 
 The passes are trained with python-crfsuite; tagging reads their weights
@@ -77,6 +77,7 @@ class NERModel:
             rules.media_names_are_org(toks, tags)
             heads = rules.Heads(toks)
             rules.paper_names(toks, tags, self.lexicon, heads)
+            rules.titled_names(toks, tags, self.lexicon, heads)
             rules.party_names(toks, tags, heads)
             rules.bank_names(toks, tags, heads)
             rules.agency_names(toks, tags, heads)
