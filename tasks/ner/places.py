@@ -170,7 +170,7 @@ class Places:
         """``tags`` with the four rules applied (in place). ``lexicon``: the
         model's (rule 3 skips words training saw only outside a LOC)."""
         for s, e, typ in spans(tags):
-            if (typ == "PERS" and self.keys and self._is_place(_key(" ".join(tokens[s:e])))) or \
+            if (typ == "PERS" and self.keys and self.is_place(tokens[s:e])) or \
                     (typ == "ORG" and self.cldr and self._is_cldr(tokens[s:e], self._first_forms(tokens[s]))):
                 _set(tags, s, e, "LOC")
         if not self.cldr:

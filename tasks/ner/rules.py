@@ -136,6 +136,11 @@ def _span_ends(tags: Sequence[str]) -> dict[int, tuple[int, str]]:
     return {s: (e, t) for s, e, t in spans(tags)}
 
 
+def _cuts(starts: dict[int, tuple[int, str]], i: int, end: int) -> bool:
+    """A new span over ``i:end`` would cut one of the spans in ``starts``."""
+    return any(s < i < e or s < end < e for s, (e, _) in starts.items())
+
+
 # news agency, newspaper, magazine, with the proclitics و ل ب ف; normalised (ة -> ه)
 MEDIA_HEADS = frozenset(normalise(p + w) for w in ("وكالة", "صحيفة", "جريدة", "مجلة")
                         for p in ("", "و", "ل", "ب", "ف", "ول", "وب"))
@@ -168,24 +173,8 @@ def paper_names(tokens: Sequence[str], tags: list[str], lexicon: Lexicon, heads:
     paper's name, ORG, with the unseen untagged words after it (صحيفة يديعوت
     أحرونوت, لصحيفة الجارديان). The name stops before a word training saw
     (the country adjective: الإسرائيلية stays outside, as ANERcorp has it)."""
-    n = len(tokens)
-
-    def unseen(t: str) -> bool:
-        return _has_letters(t) and not t.endswith("ـ") and lexicon.words.get(gaz_key(t)) is None
-
-    for i in (heads or Heads(tokens)).at(PAPERS):
-        j = i + 1
-        if j < n and tokens[j] in _QUOTES:
-            j += 1
-        if j >= n or tags[i] != "O" or tags[j] != "O":
-            continue
-        marks = lexicon.words.get(gaz_key(tokens[j]))
-        if not (unseen(tokens[j]) or (marks and any(m.startswith("ORG") for m in marks) and _has_letters(tokens[j]))):
-            continue
-        e = j + 1
-        while e < n and tags[e] == "O" and unseen(tokens[e]):
-            e += 1
-        _set(tags, j, e, "ORG")
+    _name_after(tokens, tags, lexicon, (heads or Heads(tokens)).at(PAPERS), "ORG", after_quote=True,
+                no_tatweel=True)
 
 
 TITLES = _group("الإمام", "الشيخ", "الشيخة", "السيد", "السيدة")
@@ -195,22 +184,34 @@ def titled_names(tokens: Sequence[str], tags: list[str], lexicon: Lexicon, heads
     """An untagged word right after الإمام/الشيخ/الشيخة/السيد/السيدة that
     training never saw, or saw inside a PERS, is a name, PERS, with the
     unseen untagged words after it (الشيخة حسينة, الإمام الرضا)."""
+    _name_after(tokens, tags, lexicon, (heads or Heads(tokens)).at(TITLES), "PERS")
+
+
+def _name_after(tokens: Sequence[str], tags: list[str], lexicon: Lexicon, at: Sequence[int], typ: str,
+                after_quote: bool = False, no_tatweel: bool = False) -> None:
+    """For each head at ``at`` (untagged): the untagged word after it (after
+    an opening quote too, with ``after_quote``) becomes a ``typ`` span when
+    training never saw it or saw it inside a ``typ``, with the unseen
+    untagged words that follow. ``no_tatweel``: a word ending in ـ (الـ) is
+    not unseen."""
     n = len(tokens)
 
     def unseen(t: str) -> bool:
-        return _has_letters(t) and lexicon.words.get(gaz_key(t)) is None
+        return _has_letters(t) and not (no_tatweel and t.endswith("ـ")) and lexicon.words.get(gaz_key(t)) is None
 
-    for i in (heads or Heads(tokens)).at(TITLES):
-        if i + 1 >= n or tags[i] != "O" or tags[i + 1] != "O":
+    for i in at:
+        j = i + 1
+        if after_quote and j < n and tokens[j] in _QUOTES:
+            j += 1
+        if j >= n or tags[i] != "O" or tags[j] != "O":
             continue
-        marks = lexicon.words.get(gaz_key(tokens[i + 1]))
-        if not (unseen(tokens[i + 1])
-                or (marks and any(m.startswith("PERS") for m in marks) and _has_letters(tokens[i + 1]))):
+        marks = lexicon.words.get(gaz_key(tokens[j]))
+        if not (unseen(tokens[j]) or (marks and any(m.startswith(typ) for m in marks) and _has_letters(tokens[j]))):
             continue
-        e = i + 2
+        e = j + 1
         while e < n and tags[e] == "O" and unseen(tokens[e]):
             e += 1
-        _set(tags, i + 1, e, "PERS")
+        _set(tags, j, e, typ)
 
 
 def split_joined_persons(sentences: Sequence[Sequence[str]], tags: Sequence[list[str]]) -> None:
@@ -249,7 +250,7 @@ def extend_names_over_connectors(sentences: Sequence[Sequence[str]], tags: Seque
                 continue
             if tt[e] == "B-PERS":
                 tt[e] = "I-PERS"
-            elif tt[e] == "O" and any(c.isalpha() and c != "ـ" for c in toks[e]):
+            elif tt[e] == "O" and _has_letters(toks[e]):
                 tt[e] = "I-PERS"
                 if conf is not None:
                     conf[k][e] = conf[k][e - 1]
@@ -310,7 +311,7 @@ def agency_names(tokens: Sequence[str], tags: list[str], heads: Heads | None = N
             end = i + 3
         else:
             continue
-        if any(s < i < e or s < end < e for s, (e, _) in starts.items()):
+        if _cuts(starts, i, end):
             continue
         _set(tags, i, end, "ORG")
 
@@ -406,7 +407,7 @@ def peninsulas(tokens: Sequence[str], tags: list[str], demonyms: Demonyms, heads
             end = i + 2
         else:
             continue
-        if any(s < i < e or s < end < e for s, (e, _) in starts.items()):
+        if _cuts(starts, i, end):
             continue
         _set(tags, i, end, "LOC")
 
