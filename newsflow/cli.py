@@ -108,9 +108,11 @@ def inspect(paths, fmt, stages, reference_date, pretty, strict) -> None:
 
     PATHS are files or folders (walked recursively; .txt, .html/.htm, .json/.jsonl,
     and .gz of these), or - for standard input. Output is in input order, one JSON
-    object per line with: source, id, title, text, removed, language,
-    language_score, languages, published, publisher, entities [{text, type, start,
-    end, canonical}], dates [{text, value, granularity, start, end}], provenance.
+    object per line with: source, id, title, text, removed [{text, reason, line,
+    entities}], language, language_score, languages, published, publisher,
+    entities [{text, type, start, end, canonical}], dates [{text, value,
+    granularity, start, end}], provenance. Entity offsets are into text; those of
+    a cut title/byline/credit line (removed[].entities) are into that line.
     Inputs that cannot be read are reported on stderr with the reason.
     """
     from flows.batch import inspect_items

@@ -12,7 +12,8 @@ read       id, source, content, text, format, encoding, raw, raw_ext, url,
 clean      text, title, removed, published, published_source, publisher,
            author, site_name, url
 language   language, language_score, languages
-entities   entities
+entities   entities, and removed[].entities of the title, byline, dateline and
+           source-credit lines
 dates      dates (and published, when only a dateline gives it)
 =========  ==================================================================
 
@@ -84,14 +85,25 @@ class DateMention:
 
 @dataclass
 class Removed:
-    """A line or block cut by the clean step, kept so users can audit cuts."""
+    """A line or block cut by the clean step, kept so users can audit cuts.
+
+    Lines cut because they are not body text but still say something about
+    the article (its title, a byline or dateline, a copyright or source
+    credit: "translated from وكالة تسنیم للأنباء") get the entity step's
+    entities too, with offsets into this record's ``text``
+    (:data:`ENTITY_REASONS`)."""
 
     text: str
     reason: str
     line: int | None = None  # 1-based line in the input (text mode)
+    entities: list[Entity] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+# removed lines whose entities are found (offsets into Removed.text)
+ENTITY_REASONS = ("title", "byline", "dateline", "cue:copyright", "cue:credit")
 
 
 @dataclass

@@ -25,7 +25,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from newsflow.document import Document, Entity
+from newsflow.document import ENTITY_REASONS, Document, Entity
 from newsflow.pipeline import Step
 
 BACKEND_ENV = "NEWSFLOW_NER_BACKEND"
@@ -158,8 +158,8 @@ class EntityStep(Step):
     # names, agency/paper names and name connectors; 4: party, agency, palace, national-body and name-tail rules;
     # 5: peninsulas, and the known-place rule for persons folds غ/ج; 6: الجزيرة العربية, place names made of
     # LOC spans, a name started after a connector; 7: bank names, lists of places split; 8: و + a place cut off ORG/PERS;
-    # 9: paper names; 10: titled names)
-    CODE_VERSION = "10"
+    # 9: paper names; 10: titled names; 11: entities of the title, byline, dateline and credit lines cut by clean)
+    CODE_VERSION = "11"
 
     @property
     def version(self) -> str:
@@ -181,6 +181,8 @@ class EntityStep(Step):
 
         label = "offline-crf" if self.backend_name == "offline" else "camel"
         text = doc.text or ""
+        for r in doc.removed:
+            r.entities = []
         if not is_arabic(doc) and text.strip():
             doc.entities = []
             doc.provenance["entities"] = {"backend": label, "supported": False, "reason": UNSUPPORTED_REASON,
@@ -188,17 +190,39 @@ class EntityStep(Step):
             return doc
         backend = self.backend
         sents = sentences(tokenize(text), text)
-        tagged = backend.tag([[t[0] for t in s] for s in sents])
+        # the title, byline, dateline and credit lines the clean step cut are tagged after the body, as part of
+        # the same document (the CRF's second pass reads how the body tagged a name: the title's بوتين is a
+        # person because the body's is), and canonicalised with it (a short mention takes the body's full name)
+        lines = [r for r in doc.removed if r.reason in ENTITY_REASONS and r.text.strip()]
+        line_sents = [sentences(tokenize(r.text), r.text) for r in lines]
+        flat = [s for ss in line_sents for s in ss]
+        tagged = backend.tag([[t[0] for t in s] for s in sents + flat])
         found: list[tuple[str, str, int, int, float]] = []
         for sent, (tags, conf) in zip(sents, tagged):
             found.extend(_entities(sent, tags, conf, text))
-        canon = canonicalise([(f[0], f[1]) for f in found], backend.names)
-        doc.entities = [Entity(text=t, type=typ, start=s, end=e, canonical=c, score=round(sc, 4))
-                        for (t, typ, s, e, sc), c in zip(found, canon)]
+        line_tags = iter(tagged[len(sents):])
+        extra: list[list[tuple[str, str, int, int, float]]] = []
+        for r, ss in zip(lines, line_sents):
+            got = []
+            for sent in ss:
+                tags, conf = next(line_tags)
+                got.extend(_entities(sent, tags, conf, r.text))
+            extra.append(got)
+        every = found + [f for got in extra for f in got]
+        canon = iter(canonicalise([(f[0], f[1]) for f in every], backend.names))
+
+        def make(f):
+            t, typ, s, e, sc = f
+            return Entity(text=t, type=typ, start=s, end=e, canonical=next(canon), score=round(sc, 4))
+
+        doc.entities = [make(f) for f in found]
+        for r, got in zip(lines, extra):
+            r.entities = [make(f) for f in got]
         doc.provenance["entities"] = {
             "backend": backend.name, "model": backend.model, "model_fingerprint": backend.fingerprint,
             "supported": True, "language": "ar",
             "tokens": sum(len(s) for s in sents), "entities": len(doc.entities),
+            "removed_line_entities": sum(len(got) for got in extra),
             "types": ["PERS", "LOC", "ORG", "MISC"],
         }
         return doc

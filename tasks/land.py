@@ -137,7 +137,7 @@ class _Prepared:
 DOC_COLUMNS = ("id", "source", "object_key", "raw_key", "doc_sha256", "title", "text", "language", "language_score",
                "languages", "published", "published_source", "publisher", "author", "site_name", "url",
                "reference_date", "pipeline_version", "doc", "run_id")
-ENTITY_COLUMNS = ("doc_id", "ord", "start", "end", "text", "type", "canonical_id", "score")
+ENTITY_COLUMNS = ("doc_id", "ord", "start", "end", "text", "type", "canonical_id", "score", "removed_ord")
 DATE_COLUMNS = ("doc_id", "ord", "start", "end", "text", "value", "granularity", "relative", "calendar", "hijri")
 QUARANTINE_COLUMNS = ("id", "source", "reason", "detail", "object_key", "bytes", "run_id")
 
@@ -155,7 +155,15 @@ def _prepare(doc: Document, pipeline_version: str, run_id: str | None) -> _Prepa
         name = e.get("canonical") or e["text"]
         cid = canonical_id(e["type"], name)
         canon[cid] = (cid, e["type"], name)
-        entities.append((doc.id, i, e["start"], e["end"], e["text"], e["type"], cid, e.get("score")))
+        entities.append((doc.id, i, e["start"], e["end"], e["text"], e["type"], cid, e.get("score"), None))
+    # then those of the title/byline/credit lines clean cut (offsets into that removed line)
+    for r_ord, r in enumerate(data["removed"]):
+        for e in r.get("entities") or ():
+            name = e.get("canonical") or e["text"]
+            cid = canonical_id(e["type"], name)
+            canon[cid] = (cid, e["type"], name)
+            entities.append((doc.id, len(entities), e["start"], e["end"], e["text"], e["type"], cid, e.get("score"),
+                             r_ord))
     dates = [(doc.id, i, d["start"], d["end"], d["text"], d.get("value"), d["granularity"], bool(d.get("relative")),
               d.get("calendar") or "gregorian", d.get("hijri")) for i, d in enumerate(data["dates"])]
     return _Prepared(doc.id, data, clean_bytes, row[4], raw, _ext(doc.raw_ext, ".bin"), rkey, ckey, row, entities,

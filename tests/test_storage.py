@@ -14,7 +14,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from newsflow.document import DateMention, Document, Entity, Quarantined
+from newsflow.document import DateMention, Document, Entity, Quarantined, Removed
 
 ROOT = Path(__file__).resolve().parents[1]
 CITIES = ["القاهرة", "بيروت", "دمشق", "عمّان", "الرباط", "تونس"]
@@ -242,6 +242,26 @@ def test_changed_document_replaces_its_entities_and_dates_atomically(db):
     # canonical ids are stable hashes of (type, canonical)
     cid = rows(db, "SELECT canonical_id FROM entities")[0][0]
     assert cid == land.canonical_id("LOC", doc.entities[0].canonical)
+
+
+def test_entities_of_cut_title_and_credit_lines_land_with_their_line(db):
+    """removed[i].entities (offsets into that line) land after the body's
+    entities, with removed_ord = i; a re-run replaces them, not adds."""
+    from tasks import land
+
+    doc = make_docs(1)[0]
+    doc.removed = [Removed("شارك", "cue:share", 1),
+                   Removed("المصدر: وكالة رويترز", "cue:credit", 9,
+                           [Entity("وكالة رويترز", "ORG", 8, 20, "وكاله رويترز", 0.8)])]
+    for version in ("v1", "v2"):
+        land.land_batch([doc], [], pipeline_version=version)
+    got = rows(db, 'SELECT ord, start, "end", text, type, removed_ord FROM entities ORDER BY ord')
+    assert [r[5] for r in got] == [None, None, None, 1]
+    assert got[3] == (3, 8, 20, "وكالة رويترز", "ORG", 1)
+    assert rows(db, "SELECT canonical FROM canonical_entities WHERE id = %s",
+                land.canonical_id("ORG", "وكاله رويترز"))[0][0] == "وكاله رويترز"
+    exported = next(land.export_documents())
+    assert exported["removed"][1]["entities"][0]["text"] == "وكالة رويترز"
 
 
 def test_text_with_nul_characters_lands(db):
