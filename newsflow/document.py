@@ -59,7 +59,7 @@ def content_id(content: str) -> str:
 class Entity:
     text: str
     type: str  # PERS | LOC | ORG | MISC
-    start: int  # character offsets into Document.text
+    start: int  # character offsets into Document.text (Removed.text for a cut line's entities)
     end: int
     canonical: str
     score: float | None = None

@@ -151,19 +151,14 @@ def _prepare(doc: Document, pipeline_version: str, run_id: str | None) -> _Prepa
            data["published_source"], data["publisher"], data["author"], data["site_name"], data["url"],
            data["reference_date"], pipeline_version, text, run_id)
     entities, canon = [], {}
-    for i, e in enumerate(data["entities"]):
+    # the body's entities, then those of the title/byline/credit lines clean cut (offsets into that removed line)
+    mentions = [(e, None) for e in data["entities"]]
+    mentions += [(e, r_ord) for r_ord, r in enumerate(data["removed"]) for e in r.get("entities") or ()]
+    for i, (e, r_ord) in enumerate(mentions):
         name = e.get("canonical") or e["text"]
         cid = canonical_id(e["type"], name)
         canon[cid] = (cid, e["type"], name)
-        entities.append((doc.id, i, e["start"], e["end"], e["text"], e["type"], cid, e.get("score"), None))
-    # then those of the title/byline/credit lines clean cut (offsets into that removed line)
-    for r_ord, r in enumerate(data["removed"]):
-        for e in r.get("entities") or ():
-            name = e.get("canonical") or e["text"]
-            cid = canonical_id(e["type"], name)
-            canon[cid] = (cid, e["type"], name)
-            entities.append((doc.id, len(entities), e["start"], e["end"], e["text"], e["type"], cid, e.get("score"),
-                             r_ord))
+        entities.append((doc.id, i, e["start"], e["end"], e["text"], e["type"], cid, e.get("score"), r_ord))
     dates = [(doc.id, i, d["start"], d["end"], d["text"], d.get("value"), d["granularity"], bool(d.get("relative")),
               d.get("calendar") or "gregorian", d.get("hijri")) for i, d in enumerate(data["dates"])]
     return _Prepared(doc.id, data, clean_bytes, row[4], raw, _ext(doc.raw_ext, ".bin"), rkey, ckey, row, entities,
