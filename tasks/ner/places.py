@@ -172,7 +172,7 @@ class Places:
         for s, e, typ in spans(tags):
             if (typ == "PERS" and self.keys and self.is_place(tokens[s:e])) or \
                     (typ == "ORG" and self.cldr and self._is_cldr(tokens[s:e], self._first_forms(tokens[s]))):
-                _set(tags, s, e, "LOC")
+                set_span(tags, s, e, "LOC")
         if not self.cldr:
             return tags
         words = lexicon.words if lexicon is not None else {}
@@ -191,12 +191,12 @@ class Places:
                 if all(t == "O" for t in inner):  # rule 3
                     if self._is_cldr(tokens[i:i + ln], forms):
                         if all(_maybe_place(words.get(gaz_key(t))) for t in tokens[i:i + ln]):
-                            _set(tags, i, i + ln, "LOC")
+                            set_span(tags, i, i + ln, "LOC")
                         end = i + ln
                         break
                 elif ln > 1 and all(t in _LOC_OR_O for t in inner) and (i + ln == n or tags[i + ln] != "I-LOC") \
                         and inner[1:] != ["I-LOC"] * (ln - 1) and self._is_cldr(tokens[i:i + ln], forms):  # rule 4
-                    _set(tags, i, i + ln, "LOC")
+                    set_span(tags, i, i + ln, "LOC")
                     end = i + ln
                     break
         return tags
@@ -210,6 +210,7 @@ def _maybe_place(marks) -> bool:
     return marks is None or any(m.startswith("LOC") for m in marks)
 
 
-def _set(tags: list[str], s: int, e: int, typ: str) -> None:
+def set_span(tags: list[str], s: int, e: int, typ: str) -> None:
+    """Tag ``s:e`` as one ``typ`` span, in place (the rules of :mod:`tasks.ner.rules` too)."""
     tags[s] = "B-" + typ
     tags[s + 1:e] = ["I-" + typ] * (e - s - 1)

@@ -63,7 +63,7 @@ from tasks.ner import spans
 from tasks.ner.canonical import proclitic_options
 from tasks.ner.features import Lexicon, gaz_key, normalise
 from tasks.ner.names import NameModel
-from tasks.ner.places import Places
+from tasks.ner.places import Places, set_span
 
 
 def _heads(*words: str) -> frozenset[str]:
@@ -126,19 +126,16 @@ def _has_letters(token: str) -> bool:
     return any(c.isalpha() and c != "ـ" for c in token)
 
 
-def _set(tags: list[str], s: int, e: int, typ: str) -> None:
-    tags[s] = "B-" + typ
-    tags[s + 1:e] = ["I-" + typ] * (e - s - 1)
-
-
 def _span_ends(tags: Sequence[str]) -> dict[int, tuple[int, str]]:
     """start -> (end, type) of each span."""
     return {s: (e, t) for s, e, t in spans(tags)}
 
 
-def _cuts(starts: dict[int, tuple[int, str]], i: int, end: int) -> bool:
-    """A new span over ``i:end`` would cut one of the spans in ``starts``."""
-    return any(s < i < e or s < end < e for s, (e, _) in starts.items())
+def _set_unless_cut(tags: list[str], starts: dict[int, tuple[int, str]], i: int, end: int, typ: str) -> None:
+    """Tag ``i:end`` as one ``typ`` span unless that would cut one of the
+    spans in ``starts`` (start -> (end, type))."""
+    if not any(s < i < e or s < end < e for s, (e, _) in starts.items()):
+        set_span(tags, i, end, typ)
 
 
 # news agency, newspaper, magazine, with the proclitics و ل ب ف; normalised (ة -> ه)
@@ -160,8 +157,7 @@ def media_names_are_org(tokens: Sequence[str], tags: list[str]) -> None:
         if j >= 0 and tokens[j] in _QUOTES:
             j -= 1
         if j >= 0 and normalise(tokens[j]) in MEDIA_HEADS:
-            tags[s] = "B-ORG"
-            tags[s + 1:e] = ["I-ORG"] * (e - s - 1)
+            set_span(tags, s, e, "ORG")
 
 
 PAPERS = _group("صحيفة", "جريدة", "مجلة")
@@ -211,7 +207,7 @@ def _name_after(tokens: Sequence[str], tags: list[str], lexicon: Lexicon, at: Se
         e = j + 1
         while e < n and tags[e] == "O" and unseen(tokens[e]):
             e += 1
-        _set(tags, j, e, typ)
+        set_span(tags, j, e, typ)
 
 
 def split_joined_persons(sentences: Sequence[Sequence[str]], tags: Sequence[list[str]]) -> None:
@@ -287,9 +283,9 @@ def _head_names(tokens: Sequence[str], tags: list[str], group: frozenset[str], h
         if not nxt.startswith("ال") or len(nxt) < 4 or (masculine and nxt.endswith("ه")):
             continue
         if tags[i + 1] == "O":
-            _set(tags, i, i + 2, "ORG")
+            set_span(tags, i, i + 2, "ORG")
         elif i + 1 in starts:
-            _set(tags, i, starts[i + 1][0], "ORG")
+            set_span(tags, i, starts[i + 1][0], "ORG")
 
 
 AGENCY = _group("وكالة")
@@ -311,9 +307,7 @@ def agency_names(tokens: Sequence[str], tags: list[str], heads: Heads | None = N
             end = i + 3
         else:
             continue
-        if _cuts(starts, i, end):
-            continue
-        _set(tags, i, end, "ORG")
+        _set_unless_cut(tags, starts, i, end, "ORG")
 
 
 PALACE = _group("قصر")
@@ -330,7 +324,7 @@ def palace_names(tokens: Sequence[str], tags: list[str], lexicon: Lexicon, names
         if lexicon.words.get(key) is None:
             names.fill([key])
             if names.marks(key) != ["O"]:
-                _set(tags, i, i + 2, "LOC")
+                set_span(tags, i, i + 2, "LOC")
 
 
 class Demonyms:
@@ -407,9 +401,7 @@ def peninsulas(tokens: Sequence[str], tags: list[str], demonyms: Demonyms, heads
             end = i + 2
         else:
             continue
-        if _cuts(starts, i, end):
-            continue
-        _set(tags, i, end, "LOC")
+        _set_unless_cut(tags, starts, i, end, "LOC")
 
 
 def split_joined_places(tokens: Sequence[str], tags: list[str], places: Places) -> None:
@@ -431,7 +423,7 @@ def split_joined_places(tokens: Sequence[str], tags: list[str], places: Places) 
             for j in range(s + 1, e):
                 if normalise(tokens[j])[:1] == "و" and len(tokens[j]) > 2 \
                         and places.is_place([tokens[j][1:], *tokens[j + 1:e]]):
-                    _set(tags, j, e, "LOC")
+                    set_span(tags, j, e, "LOC")
                     break
 
 
