@@ -158,8 +158,9 @@ class EntityStep(Step):
     # names, agency/paper names and name connectors; 4: party, agency, palace, national-body and name-tail rules;
     # 5: peninsulas, and the known-place rule for persons folds غ/ج; 6: الجزيرة العربية, place names made of
     # LOC spans, a name started after a connector; 7: bank names, lists of places split; 8: و + a place cut off ORG/PERS;
-    # 9: paper names; 10: titled names; 11: entities of the title, byline, dateline and credit lines cut by clean)
-    CODE_VERSION = "11"
+    # 9: paper names; 10: titled names; 11: entities of the title, byline, dateline and credit lines cut by clean;
+    # 12: research centres, مركز أبحاث/دراسات/بحوث + definite words)
+    CODE_VERSION = "12"
 
     @property
     def version(self) -> str:

@@ -85,6 +85,7 @@ class NERModel:
             rules.national_bodies(toks, tags, self.demonyms)
             rules.peninsulas(toks, tags, self.demonyms, heads)
             rules.split_joined_places(toks, tags, self.places)
+            rules.research_centres(toks, tags, self.places, self.demonyms, heads)
             rules.unseen_name_tails(toks, tags, marg[k], index, self.lexicon)
             if confidence:
                 # the CRF's marginal of the tag it gave (a span retyped by a rule keeps it); a span the rules
