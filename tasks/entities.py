@@ -159,8 +159,9 @@ class EntityStep(Step):
     # 5: peninsulas, and the known-place rule for persons folds غ/ج; 6: الجزيرة العربية, place names made of
     # LOC spans, a name started after a connector; 7: bank names, lists of places split; 8: و + a place cut off ORG/PERS;
     # 9: paper names; 10: titled names; 11: entities of the title, byline, dateline and credit lines cut by clean;
-    # 12: research centres, مركز أبحاث/دراسات/بحوث + definite words)
-    CODE_VERSION = "12"
+    # 12: research centres, مركز أبحاث/دراسات/بحوث + definite words; 13: clubs, firms, channels, mosques and
+    # prisons by name are ORG)
+    CODE_VERSION = "13"
 
     @property
     def version(self) -> str:
