@@ -86,8 +86,12 @@ def tokenize(text: str) -> list[tuple[str, int, int]]:
 _SENT_END = {".", "!", "?", "؟", "…"}
 
 
-def sentences(tokens: Sequence[tuple[str, int, int]], text: str, max_len: int = 120) -> list[list[tuple[str, int, int]]]:
-    """Split tokens into sentences at end punctuation and blank lines."""
+def sentences(tokens: Sequence[tuple[str, int, int]], text: str, max_len: int = 2000) -> list[list[tuple[str, int, int]]]:
+    """Split tokens into sentences at end punctuation and line breaks, and
+    after ``max_len`` tokens without either. ANERcorp, which the CRF learned
+    from, has lines of up to 1,894 tokens, each one sentence; cutting them
+    every 120 tokens split names and contexts (dev through the step 0.7613
+    -> 0.7628 with 2,000)."""
     out: list[list[tuple[str, int, int]]] = []
     cur: list[tuple[str, int, int]] = []
     prev_end = 0

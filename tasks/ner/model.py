@@ -87,6 +87,7 @@ class NERModel:
             rules.peninsulas(toks, tags, self.demonyms, heads)
             rules.split_joined_places(toks, tags, self.places)
             rules.research_centres(toks, tags, self.places, self.demonyms, heads)
+            rules.months_are_not_names(toks, tags, heads)
             rules.unseen_name_tails(toks, tags, marg[k], index, self.lexicon)
             if confidence:
                 # the CRF's marginal of the tag it gave (a span retyped by a rule keeps it); a span the rules
@@ -118,7 +119,6 @@ class NERModel:
         n = len(flat)
         starts = np.cumsum(lengths) - lengths
         bounds = list(zip(starts.tolist(), lengths.tolist()))
-        sid = np.repeat(np.arange(len(sentences)), lengths)
         pos = np.arange(n) - np.repeat(starts, lengths)
         slen = np.repeat(lengths, lengths)
         # own features, then what each neighbour lends (a pad feature past the sentence's edges)
@@ -133,18 +133,17 @@ class NERModel:
         for ks, (a, m) in zip(key_sents, bounds):
             self.features.add_pair_features(ks, pairs[a:a + m])
         state += w.sums(pairs)
-        grid = np.zeros((len(sentences), int(lengths.max()), len(labels)))
-        grid[sid, pos] = state[:, 0]
-        best = viterbi(grid, lengths, w.T[0])[sid, pos].tolist()
+        plan = _grids(lengths, starts)
+        best, _ = _decode(plan, state[:, 0], w.T[0], False)
+        best = best.tolist()
         first = [[labels[b] for b in best[a:a + m]] for a, m in bounds]
         extra = [f for sent in doc_features(key_sents, first) for f in sent]
-        grid[sid, pos] = state[:, 1] + w.sums(extra, 1)
-        best = viterbi(grid, lengths, w.T[1])
-        second = [[labels[b] for b in best[k, :m].tolist()] for k, (_, m) in enumerate(bounds)]
+        best, marg = _decode(plan, state[:, 1] + w.sums(extra, 1), w.T[1], marginals_too)
+        best = best.tolist()
+        second = [[labels[b] for b in best[a:a + m]] for a, m in bounds]
         if not marginals_too:
             return first, second, None
-        marg = marginals(grid, lengths, w.T[1])
-        return first, second, [marg[k, :m] for k, (_, m) in enumerate(bounds)]
+        return first, second, [marg[a:a + m] for a, m in bounds]
 
     def _token_vectors(self, flat: Sequence[str]) -> tuple[np.ndarray, list[str]]:
         """Per token (tokens, 5, passes, labels): the summed weights of its own
@@ -170,6 +169,41 @@ class NERModel:
                 entries[t] = cache[t] = (v, key)
         got = [entries[t] for t in flat]
         return np.stack([g[0] for g in got]), [g[1] for g in got]
+
+
+SHORT = 128  # sentences up to this many tokens share one padded grid; each longer one gets its own
+
+
+def _grids(lengths: np.ndarray, starts: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """How a document's sentences are laid out for Viterbi and
+    forward-backward: the short ones in one grid padded to the longest of
+    them, and each long one alone (a 1,900-token line in a grid with 400
+    short sentences would pad every one of them to its length). Per grid:
+    its sentences' lengths, and for each of its tokens the index in the
+    document's flat token list, the row and the position."""
+    long = lengths > SHORT
+    groups = ([np.flatnonzero(~long)] if (~long).any() else []) + [np.array([k]) for k in np.flatnonzero(long)]
+    plan = []
+    for ks in groups:
+        lens = lengths[ks]
+        row = np.repeat(np.arange(len(ks)), lens)
+        pos = np.arange(int(lens.sum())) - np.repeat(np.cumsum(lens) - lens, lens)
+        plan.append((lens, np.repeat(starts[ks], lens) + pos, row, pos))
+    return plan
+
+
+def _decode(plan, scores: np.ndarray, T: np.ndarray, marginals_too: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """Best label per token (flat) and, if asked, the marginals (tokens x
+    labels), from the flat state ``scores`` (tokens x labels), grid by grid."""
+    best = np.empty(len(scores), dtype=np.intp)
+    marg = np.empty_like(scores) if marginals_too else None
+    for lens, flat, row, pos in plan:
+        grid = np.zeros((len(lens), int(lens.max()), scores.shape[1]))
+        grid[row, pos] = scores[flat]
+        best[flat] = viterbi(grid, lens, T)[row, pos]
+        if marg is not None:
+            marg[flat] = marginals(grid, lens, T)[row, pos]
+    return best, marg
 
 
 @contextmanager
