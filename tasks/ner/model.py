@@ -75,8 +75,8 @@ class NERModel:
         for k, toks in enumerate(sentences):
             tags = self.places.retype(toks, list(crf_tags[k]), self.lexicon)
             rules.media_names_are_org(toks, tags)
-            rules.institution_names(toks, tags, self.lexicon)
             heads = rules.Heads(toks)
+            rules.institution_names(toks, tags, self.lexicon, heads)
             rules.paper_names(toks, tags, self.lexicon, heads)
             rules.titled_names(toks, tags, self.lexicon, heads)
             rules.party_names(toks, tags, heads)

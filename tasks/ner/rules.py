@@ -175,9 +175,11 @@ def media_names_are_org(tokens: Sequence[str], tags: list[str]) -> None:
 CLUBS_AND_FIRMS = _with_proclitics("فريق", "نادي", "شركة", "قناة")
 _PRISON = _with_proclitics("سجن")
 MOSQUES_AND_PRISONS = _with_proclitics("مسجد") | _PRISON
+# where to look; the head itself must then be one of the forms above (not الفريق, a military rank)
+INSTITUTIONS = _group("فريق", "نادي", "شركة", "قناة", "مسجد", "سجن")
 
 
-def institution_names(tokens: Sequence[str], tags: list[str], lexicon: Lexicon) -> None:
+def institution_names(tokens: Sequence[str], tags: list[str], lexicon: Lexicon, heads: Heads | None = None) -> None:
     """Retype, in place, the name right after a word for a team, club,
     company or channel (فريق, نادي, شركة, قناة) as ORG when the CRF took it
     for a person or a place (نادي كورينثيانز, شركة كونكو فيليبس, فريق
@@ -186,6 +188,8 @@ def institution_names(tokens: Sequence[str], tags: list[str], lexicon: Lexicon) 
     those names ORG. A name whose first word training saw mostly as a
     person keeps PERS, as ANERcorp has it (مسجد الحسن الثاني, شركة
     ديمورا), except after سجن (سجن أبو غريب)."""
+    if not (heads or Heads(tokens)).at(INSTITUTIONS):
+        return
     for s, e, typ in spans(tags):
         if s == 0 or tags[s - 1] != "O" or typ not in ("PERS", "LOC"):
             continue
