@@ -518,13 +518,9 @@ def months_are_not_names(tokens: Sequence[str], tags: list[str], heads: Heads | 
     elsewhere. ANERcorp has no entity in that place (38 times out of
     fold)."""
     for i in (heads or Heads(tokens)).at(MONTH):
-        j = i + 1
-        if j < len(tokens) and tags[i] == "O" and tags[j].startswith("B-"):
-            tags[j] = "O"
-            j += 1
-            while j < len(tokens) and tags[j].startswith("I-"):
-                tags[j] = "O"
-                j += 1
+        if i + 1 < len(tokens) and tags[i] == "O" and tags[i + 1].startswith("B-"):
+            end = _span_ends(tags)[i + 1][0]
+            tags[i + 1:end] = ["O"] * (end - i - 1)
 
 
 TAIL_MARGINAL = 0.45
