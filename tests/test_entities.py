@@ -652,6 +652,15 @@ def test_unseen_name_tails_follow_the_marginals():
     assert tags[3] == "I-PERS" and tags[8] == "O"
 
 
+def _check_rule(cases, rule, *args):
+    """Each case: (text, the CRF's tags, the tags ``rule(tokens, tags, *args)``
+    leaves in place)."""
+    for text, tags, want in cases:
+        tags = list(tags)
+        rule(text.split(), tags, *args)
+        assert tags == want, text
+
+
 def test_peninsulas_are_one_place():
     from tasks.ner.rules import Demonyms, peninsulas
 
@@ -669,10 +678,7 @@ def test_peninsulas_are_one_place():
         ("بيان شبه رسمي", ["O", "O", "O"], ["O", "O", "O"]),
         ("زيد شبه الجزيرة", ["B-PERS", "I-PERS", "O"], ["B-PERS", "I-PERS", "O"]),
     ]
-    for text, tags, want in cases:
-        tags = list(tags)
-        peninsulas(text.split(), tags, dem)
-        assert tags == want, text
+    _check_rule(cases, peninsulas, dem)
 
 
 def test_research_centres():
@@ -696,10 +702,7 @@ def test_research_centres():
         ("مركز التجارة العالمي", ["O"] * 3, ["O"] * 3),
         ("مركز أبحاث الشرق الأوسط", ["O", "O", "B-LOC", "I-LOC"], ["O", "O", "B-LOC", "I-LOC"]),
     ]
-    for text, tags, want in cases:
-        tags = list(tags)
-        research_centres(text.split(), tags, places, dem)
-        assert tags == want, text
+    _check_rule(cases, research_centres, places, dem)
 
 
 def test_institution_names():
@@ -720,10 +723,7 @@ def test_institution_names():
         ("صلى في مسجد الحسن الثاني", ["O", "O", "O", "B-PERS", "I-PERS"], ["O", "O", "O", "B-PERS", "I-PERS"]),
         ("رئيس نادي قطر", ["O", "B-ORG", "I-ORG"], ["O", "B-ORG", "I-ORG"]),
     ]
-    for text, tags, want in cases:
-        tags = list(tags)
-        institution_names(text.split(), tags, lex)
-        assert tags == want, text
+    _check_rule(cases, institution_names, lex)
 
 
 def test_months_are_not_names():
