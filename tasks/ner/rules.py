@@ -188,17 +188,18 @@ def institution_names(tokens: Sequence[str], tags: list[str], lexicon: Lexicon, 
     those names ORG. A name whose first word training saw mostly as a
     person keeps PERS, as ANERcorp has it (مسجد الحسن الثاني, شركة
     ديمورا), except after سجن (سجن أبو غريب)."""
-    if not (heads or Heads(tokens)).at(INSTITUTIONS):
-        return
-    for s, e, typ in spans(tags):
-        if s == 0 or tags[s - 1] != "O" or typ not in ("PERS", "LOC"):
+    starts = None
+    for i in (heads or Heads(tokens)).at(INSTITUTIONS):
+        typ = tags[i + 1][2:] if i + 1 < len(tokens) else ""
+        if tags[i] != "O" or typ not in ("PERS", "LOC"):  # after O, an I- starts a span too (tasks.ner.spans)
             continue
-        head = normalise(tokens[s - 1])
+        head = normalise(tokens[i])
         if not (head in CLUBS_AND_FIRMS or (typ == "PERS" and head in MOSQUES_AND_PRISONS)):
             continue
-        if typ == "PERS" and head not in _PRISON and "PERSH" in (lexicon.words.get(gaz_key(tokens[s])) or ()):
+        if typ == "PERS" and head not in _PRISON and "PERSH" in (lexicon.words.get(gaz_key(tokens[i + 1])) or ()):
             continue
-        set_span(tags, s, e, "ORG")
+        starts = starts or _span_ends(tags)  # retyping keeps every span's bounds
+        set_span(tags, i + 1, starts[i + 1][0], "ORG")
 
 
 PAPERS = _group("صحيفة", "جريدة", "مجلة")
