@@ -160,8 +160,9 @@ class EntityStep(Step):
     # LOC spans, a name started after a connector; 7: bank names, lists of places split; 8: و + a place cut off ORG/PERS;
     # 9: paper names; 10: titled names; 11: entities of the title, byline, dateline and credit lines cut by clean;
     # 12: research centres, مركز أبحاث/دراسات/بحوث + definite words; 13: clubs, firms, channels, mosques and
-    # prisons by name are ORG; 14: lines stay one sentence up to 2,000 tokens, no entity right after شهر)
-    CODE_VERSION = "14"
+    # prisons by name are ORG; 14: lines stay one sentence up to 2,000 tokens, no entity right after شهر;
+    # 15: well-known organisations' names are ORG)
+    CODE_VERSION = "15"
 
     @property
     def version(self) -> str:

@@ -726,6 +726,29 @@ def test_institution_names():
     _check_rule(cases, institution_names, lex)
 
 
+def test_known_organisations():
+    from tasks.ner.rules import Organisations, known_organisations
+
+    orgs = Organisations.load()  # the shipped list
+    assert len(orgs.keys) > 100
+    cases = [
+        # untagged names of the list, with proclitics, other hamza/alef spellings, the longest name first
+        ("بالتنسيق مع الويبو على", ["O"] * 4, ["O", "O", "B-ORG", "O"]),
+        ("الدول العربية والمنظمة العالمية للملكية الفكرية ،", ["B-LOC", "I-LOC"] + ["O"] * 5,
+         ["B-LOC", "I-LOC", "B-ORG", "I-ORG", "I-ORG", "I-ORG", "O"]),
+        ("برعاية اللجنة الدولية للصليب الأحمر", ["O"] * 5, ["O", "B-ORG", "I-ORG", "I-ORG", "I-ORG"]),
+        ("قوات حلف شمال الاطلسي", ["O"] * 4, ["O", "B-ORG", "I-ORG", "I-ORG"]),
+        # a name the CRF tagged, or one inside a longer span, or a competition's: left alone
+        ("قال الاتحاد الأوروبي", ["O", "B-ORG", "I-ORG"], ["O", "B-ORG", "I-ORG"]),
+        ("يونيسيف", ["B-MISC"], ["B-MISC"]),
+        ("منظمة الأمم المتحدة للطفولة", ["B-ORG", "I-ORG", "I-ORG", "I-ORG"], ["B-ORG", "I-ORG", "I-ORG", "I-ORG"]),
+        ("نهائي كأس الاتحاد الأفريقي", ["O"] * 4, ["O"] * 4),
+        # only whole names: a word of one is not a name
+        ("الاتحاد الدولي", ["O", "O"], ["O", "O"]),
+    ]
+    _check_rule(cases, known_organisations, orgs)
+
+
 def test_months_are_not_names():
     from tasks.ner.rules import months_are_not_names
 

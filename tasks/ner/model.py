@@ -6,7 +6,7 @@ the whole document, so a name tagged confidently once helps its other
 mentions. Last, known place names (:mod:`tasks.ner.places`, when the
 model directory has ``places.json``): a PERS span that is exactly one, an
 ORG span or an untagged run that is exactly a CLDR place, becomes LOC;
-then the rules of :mod:`tasks.ner.rules` (agency, paper, titled, party, bank and palace names,
+then the rules of :mod:`tasks.ner.rules` (known organisations, agency, paper, titled, party, bank and palace names,
 national bodies, joined places, name tails, and-joined names, name connectors).
 
 The passes are trained with python-crfsuite; tagging reads their weights
@@ -51,6 +51,7 @@ class NERModel:
         places = d / PLACES_NAME
         self.places = Places.from_json(json.loads(places.read_text(encoding="utf-8")) if places.is_file() else [])
         self.demonyms = rules.Demonyms(self.places.keys)
+        self.organisations = rules.Organisations.load()
         self.lexicon = lexicon
         self._pad = {o: self.weights.sums([[f"{o}pad"]])[0] for o in FeatureExtractor.WINDOW}
         self._cache: dict[str, tuple[np.ndarray, str]] = {}
@@ -74,6 +75,7 @@ class NERModel:
         out = []
         for k, toks in enumerate(sentences):
             tags = self.places.retype(toks, list(crf_tags[k]), self.lexicon)
+            rules.known_organisations(toks, tags, self.organisations)
             rules.media_names_are_org(toks, tags)
             heads = rules.Heads(toks)
             rules.institution_names(toks, tags, self.lexicon, heads)
