@@ -215,6 +215,22 @@ def test_canonical_is_stable_across_documents():
     assert len(set(c)) == 1 and c[0].startswith("فلاديمير")
 
 
+def test_known_organisations_share_one_canonical_form():
+    """A known body's other names (acronym, short form, former name) take its
+    first name's canonical form, in any document and with any proclitic; only
+    for ORG mentions (الفاو the peninsula is a place, not the FAO)."""
+    a = canonicalise([("الناتو", "ORG"), ("بوتين", "PERS")])
+    b = canonicalise([("حلف شمال الأطلسي", "ORG"), ("ولحلف الأطلسي", "ORG")])
+    assert a[0] == b[0] == b[1] == canonical_key("حلف الناتو", "ORG") == "حلف شمال الاطلسي"
+    assert canonical_key("الويبو", "ORG") == canonical_key("المنظمة العالمية للملكية الفكرية", "ORG")
+    assert canonical_key("والأونروا", "ORG") == canonical_key("الاونروا", "ORG")
+    assert canonical_key("الفاو", "LOC") == "الفاو" != canonical_key("الفاو", "ORG")
+    # a body without other names, and a name that is not on the list, keep their own key
+    assert canonical_key("محكمة العدل الدولية", "ORG") == "محكمه العدل الدوليه"
+    assert canonicalise([("الأمم المتحدة", "ORG"), ("منظمة الأمم المتحدة", "ORG")]) == ["الامم المتحده"] * 2
+    assert canonical_key("شركة ديمورا", "ORG") == "شركه ديمورا"
+
+
 def test_offsets_exact_and_sorted(seed_docs):
     for doc in seed_docs.values():
         assert doc.entities

@@ -16,9 +16,12 @@ spelling plus, within one document, of the other mentions it merges with:
    equal after dropping long vowels (تشو/تشوي, هي/هوي) or one edit apart when
    long enough (بيلوسوف/بيلوفسوف) match, and a person mention that is a part of
    a longer person mention (بوتين, كيم) joins it. A cluster's canonical is the
-   key of its longest, then most frequent, then smallest mention.
+   key of its longest, then most frequent, then smallest mention;
+5. an ORG mention that is one of the names of a body in the known-organisation
+   list (:func:`tasks.ner.rules.organisations`) takes the key of the body's
+   first name, across documents (الناتو, حلف الأطلسي -> حلف شمال الاطلسي).
 
-:func:`canonical_key` gives the context-free key (steps 1 and 3), which is
+:func:`canonical_key` gives the context-free key (steps 1, 3 and 5), which is
 what a search for a name should be normalised with.
 """
 from __future__ import annotations
@@ -42,8 +45,22 @@ def fold_word(word: str, typ: str) -> str:
 
 def canonical_key(text: str, typ: str) -> str:
     """Spelling-normalised, transliteration-folded form of a name, without
-    any proclitic stripping (that needs document context)."""
-    return " ".join(fold_word(normalise(w), typ) for w in text.split())
+    any proclitic stripping (that needs document context); a known
+    organisation's other names give its first name's."""
+    head = _org_head(text, typ)
+    return " ".join(head or (fold_word(normalise(w), typ) for w in text.split()))
+
+
+def _org_head(text: str, typ: str) -> tuple[str, ...] | None:
+    """The canonical words of the body ``text`` names, if it is one of the
+    known organisations' names (any proclitics, spelling folded)."""
+    if typ != "ORG":
+        return None
+    from tasks.ner import rules  # here: rules imports this module
+
+    orgs = rules.organisations()
+    head = orgs.head.get(rules.org_key(text))
+    return None if head is None else tuple(fold_word(normalise(w), typ) for w in head.split())
 
 
 def proclitic_options(word: str) -> list[str]:
@@ -108,12 +125,12 @@ def canonicalise(mentions: Sequence[tuple[str, str]], vocab: Mapping[str, int] |
     # words other mentions start with, to justify stripping a proclitic
     doc_words: Counter = Counter(w for ws in normed for w in ws)
     keys: list[tuple[str, ...]] = []
-    for ws, (_, typ) in zip(normed, mentions):
+    for ws, (text, typ) in zip(normed, mentions):
         if ws:
             others = doc_words.copy()
             others[ws[0]] -= 1
             ws = [strip_proclitics(ws[0], others, vocab)] + ws[1:]
-        keys.append(tuple(fold_word(w, typ) for w in ws))
+        keys.append(_org_head(text, typ) or tuple(fold_word(w, typ) for w in ws))
 
     out: dict[tuple[str, str], str] = {}
     freq = Counter((typ, k) for k, (_, typ) in zip(keys, mentions))

@@ -51,7 +51,7 @@ class NERModel:
         places = d / PLACES_NAME
         self.places = Places.from_json(json.loads(places.read_text(encoding="utf-8")) if places.is_file() else [])
         self.demonyms = rules.Demonyms(self.places.keys)
-        self.organisations = rules.Organisations.load()
+        self.organisations = rules.organisations()
         self.lexicon = lexicon
         self._pad = {o: self.weights.sums([[f"{o}pad"]])[0] for o in FeatureExtractor.WINDOW}
         self._cache: dict[str, tuple[np.ndarray, str]] = {}

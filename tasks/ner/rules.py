@@ -162,15 +162,31 @@ def _with_proclitics(*words: str) -> frozenset[str]:
 ORGANISATIONS_PATH = Path(__file__).resolve().parents[1] / "data" / "organisations.txt"
 
 
+def org_key(name: str) -> tuple[str, ...]:
+    """How :class:`Organisations` compares names (والأونروا and الاونروا alike)."""
+    return tuple(gaz_key(w) for w in name.split())
+
+
+@lru_cache(maxsize=1)
+def organisations() -> "Organisations":
+    """The shipped list, loaded once (the tagger and canonical forms share it)."""
+    return Organisations.load()
+
+
 class Organisations:
     """Names of :func:`known_organisations`, compared as gazetteer keys
-    (:func:`tasks.ner.features.gaz_key` of each word)."""
+    (:func:`tasks.ner.features.gaz_key` of each word), and for each name
+    the first name of its body (``head``: الناتو -> حلف شمال الأطلسي)."""
 
     CACHE = 50_000  # distinct tokens whose key is remembered
 
-    def __init__(self, names: Iterable[str]):
-        self.keys = {tuple(gaz_key(w) for w in n.split()) for n in names}
-        self.keys.discard(())
+    def __init__(self, groups: Iterable[Sequence[str]]):
+        self.head: dict[tuple[str, ...], str] = {}
+        for group in groups:
+            for name in group:
+                self.head.setdefault(org_key(name), group[0])
+        self.head.pop((), None)
+        self.keys = set(self.head)
         lengths: dict[str, set[int]] = {}
         for k in self.keys:
             lengths.setdefault(k[0], set()).add(len(k))
@@ -179,8 +195,9 @@ class Organisations:
 
     @classmethod
     def load(cls, path: Path = ORGANISATIONS_PATH) -> "Organisations":
+        """One body per line: names separated by ``|``, the usual one first."""
         lines = (ln.strip() for ln in path.read_text(encoding="utf-8").splitlines())
-        return cls(ln for ln in lines if ln and not ln.startswith("#"))
+        return cls([n.strip() for n in ln.split("|") if n.strip()] for ln in lines if ln and not ln.startswith("#"))
 
     def key(self, token: str) -> str:
         k = self._keys.get(token)
