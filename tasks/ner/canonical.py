@@ -126,11 +126,15 @@ def canonicalise(mentions: Sequence[tuple[str, str]], vocab: Mapping[str, int] |
     doc_words: Counter = Counter(w for ws in normed for w in ws)
     keys: list[tuple[str, ...]] = []
     for ws, (text, typ) in zip(normed, mentions):
+        head = _org_head(text, typ)
+        if head:
+            keys.append(head)
+            continue
         if ws:
             others = doc_words.copy()
             others[ws[0]] -= 1
             ws = [strip_proclitics(ws[0], others, vocab)] + ws[1:]
-        keys.append(_org_head(text, typ) or tuple(fold_word(w, typ) for w in ws))
+        keys.append(tuple(fold_word(w, typ) for w in ws))
 
     out: dict[tuple[str, str], str] = {}
     freq = Counter((typ, k) for k, (_, typ) in zip(keys, mentions))

@@ -70,12 +70,12 @@ class NERModel:
     def _tag(self, sentences: Sequence[Sequence[str]], confidence: bool):
         sentences = [list(s) for s in sentences]
         # marginals always: a rule reads them (unseen_name_tails), so tags do not depend on ``confidence``
-        _, crf_tags, marg = self.crf(sentences, True)
+        _, crf_tags, marg, keys = self._crf(sentences, True)
         index = self.weights.index
         out = []
         for k, toks in enumerate(sentences):
             tags = self.places.retype(toks, list(crf_tags[k]), self.lexicon)
-            rules.known_organisations(toks, tags, self.organisations)
+            rules.known_organisations(toks, tags, self.organisations, keys[k])
             rules.media_names_are_org(toks, tags)
             heads = rules.Heads(toks)
             rules.institution_names(toks, tags, self.lexicon, heads)
@@ -109,12 +109,17 @@ class NERModel:
         """The two CRF passes over one document, before any rule: pass-1
         tags, pass-2 tags, and (if asked) pass 2's marginals per sentence
         (an array of tokens x :attr:`CRFWeights.labels`)."""
+        return self._crf(sentences, marginals_too)[:3]
+
+    def _crf(self, sentences: Sequence[Sequence[str]], marginals_too: bool):
+        """:meth:`crf`, and the tokens' clitic-free keys per sentence
+        (:func:`tasks.ner.features.gaz_key`, as the features use them)."""
         lengths = np.array([len(s) for s in sentences], dtype=np.intp)
         flat = [t for s in sentences for t in s]
         if not flat:
             empty = [[] for _ in sentences]
             return empty, empty, ([np.zeros((0, len(self.weights.labels)))] * len(sentences) if marginals_too
-                                  else None)
+                                  else None), empty
         w = self.weights
         labels = w.labels
         vecs, keys = self._token_vectors(flat)
@@ -144,8 +149,8 @@ class NERModel:
         best = best.tolist()
         second = [[labels[b] for b in best[a:a + m]] for a, m in bounds]
         if not marginals_too:
-            return first, second, None
-        return first, second, [marg[a:a + m] for a, m in bounds]
+            return first, second, None, key_sents
+        return first, second, [marg[a:a + m] for a, m in bounds], key_sents
 
     def _token_vectors(self, flat: Sequence[str]) -> tuple[np.ndarray, list[str]]:
         """Per token (tokens, 5, passes, labels): the summed weights of its own

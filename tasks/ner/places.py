@@ -103,6 +103,15 @@ def _fold_key(words: Iterable[str]) -> tuple[str, ...]:
     return tuple(w.translate(_FOLD_NORM) for w in words)
 
 
+def lengths_by_first(keys: Iterable[tuple[str, ...]]) -> dict[str, list[int]]:
+    """For names given as word tuples: first word -> the lengths of the
+    names it starts, longest first (where a match at a token can end)."""
+    lengths: dict[str, set[int]] = {}
+    for k in keys:
+        lengths.setdefault(k[0], set()).add(len(k))
+    return {w: sorted(ls, reverse=True) for w, ls in lengths.items()}
+
+
 class Places:
     CACHE = 50_000  # distinct tokens remembered by the rule-3 pre-check
 
@@ -114,10 +123,7 @@ class Places:
         self.cldr.discard(())
         self.longest = max(map(len, self.cldr), default=0)
         # rules 2 and 3: first word -> name lengths, longest first; token -> the first words it can be
-        lengths: dict[str, set[int]] = {}
-        for k in self.cldr:
-            lengths.setdefault(k[0], set()).add(len(k))
-        self._lengths = {w: sorted(ls, reverse=True) for w, ls in lengths.items()}
+        self._lengths = lengths_by_first(self.cldr)
         self._starts: dict[str, tuple[str, ...]] = {}
 
     @classmethod

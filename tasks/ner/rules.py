@@ -79,7 +79,7 @@ from tasks.ner import spans
 from tasks.ner.canonical import proclitic_options
 from tasks.ner.features import Lexicon, gaz_key, normalise
 from tasks.ner.names import NameModel
-from tasks.ner.places import Places, set_span
+from tasks.ner.places import Places, lengths_by_first, set_span
 
 
 def _heads(*words: str) -> frozenset[str]:
@@ -175,10 +175,8 @@ def organisations() -> "Organisations":
 
 class Organisations:
     """Names of :func:`known_organisations`, compared as gazetteer keys
-    (:func:`tasks.ner.features.gaz_key` of each word), and for each name
-    the first name of its body (``head``: الناتو -> حلف شمال الأطلسي)."""
-
-    CACHE = 50_000  # distinct tokens whose key is remembered
+    (:func:`org_key`), each with the first name of its body (``head``:
+    الناتو -> حلف شمال الأطلسي)."""
 
     def __init__(self, groups: Iterable[Sequence[str]]):
         self.head: dict[tuple[str, ...], str] = {}
@@ -186,12 +184,7 @@ class Organisations:
             for name in group:
                 self.head.setdefault(org_key(name), group[0])
         self.head.pop((), None)
-        self.keys = set(self.head)
-        lengths: dict[str, set[int]] = {}
-        for k in self.keys:
-            lengths.setdefault(k[0], set()).add(len(k))
-        self.lengths = {w: sorted(ls, reverse=True) for w, ls in lengths.items()}  # first word -> lengths
-        self._keys: dict[str, str] = {}
+        self.lengths = lengths_by_first(self.head)
 
     @classmethod
     def load(cls, path: Path = ORGANISATIONS_PATH) -> "Organisations":
@@ -199,33 +192,29 @@ class Organisations:
         lines = (ln.strip() for ln in path.read_text(encoding="utf-8").splitlines())
         return cls([n.strip() for n in ln.split("|") if n.strip()] for ln in lines if ln and not ln.startswith("#"))
 
-    def key(self, token: str) -> str:
-        k = self._keys.get(token)
-        if k is None:
-            if len(self._keys) >= self.CACHE:
-                self._keys.clear()
-            k = self._keys[token] = gaz_key(token)
-        return k
-
 
 COMPETITIONS = _heads("كأس", "بطولة", "دوري")
 
 
-def known_organisations(tokens: Sequence[str], tags: list[str], orgs: Organisations) -> None:
+def known_organisations(tokens: Sequence[str], tags: list[str], orgs: Organisations,
+                        keys: Sequence[str] | None = None) -> None:
     """Tag, in place, each untagged run of words that is exactly a name in
-    ``orgs`` as ORG (the longest name first). The CRF misses names it rarely
+    ``orgs`` as ORG (the longest name first). ``keys``: the tokens'
+    :func:`tasks.ner.features.gaz_key`, if the caller has them (the tagger
+    does: its clitic-free keys). The CRF misses names it rarely
     saw (الويبو, اللجنة الدولية للصليب الأحمر, الوكالة الدولية للطاقة
     الذرية); ANERcorp also leaves some untagged (مجلس التعاون الخليجي, هيئة
     الإذاعة البريطانية), which the out-of-fold figure counts against the
     rule. After كأس/بطولة/دوري the name is a competition's, left alone."""
     n = len(tokens)
-    keys = [orgs.key(t) for t in tokens]
+    if keys is None:
+        keys = [gaz_key(t) for t in tokens]
     i = 0
     while i < n:
         step = 1
         for ln in orgs.lengths.get(keys[i], ()):
             end = i + ln
-            if end <= n and tuple(keys[i:end]) in orgs.keys:
+            if end <= n and tuple(keys[i:end]) in orgs.head:
                 if all(t == "O" for t in tags[i:end]) and (end == n or not tags[end].startswith("I-")) \
                         and not (i and _is(tokens[i - 1], COMPETITIONS)):
                     set_span(tags, i, end, "ORG")
