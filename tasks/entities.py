@@ -120,11 +120,15 @@ class CRFBackend(Backend):
 
 def model_fingerprint(model_dir: Path) -> str:
     """First 12 hex digits of a SHA-256 over the model directory's files
-    (names and bytes; the data card left out): a rebuilt model, or a new
-    ``places.json``, gives a new fingerprint and so a new step version."""
+    (names and bytes): a retrained model, or a new ``places.json``, gives a
+    new fingerprint and so a new step version. The data card and
+    ``model.json`` (the build record: dev figures, training seconds) are left
+    out, so a deterministic rebuild that tags alike re-processes nothing."""
+    from tasks.ner import META_PATH
+
     h = hashlib.sha256()
     for f in sorted(Path(model_dir).iterdir()):
-        if f.is_file() and f.suffix != ".md":
+        if f.is_file() and f.suffix != ".md" and f.name != META_PATH.name:
             h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
     return h.hexdigest()[:12]
 

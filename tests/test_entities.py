@@ -326,6 +326,10 @@ def test_step_version_follows_the_model_files(tmp_path, step):
     assert first == model_fingerprint(MODEL_DIR)
     (copy / "DATA_CARD.md").write_text("edited", encoding="utf-8")
     assert model_fingerprint(copy) == first  # the card is not the model
+    meta = json.loads((copy / "model.json").read_text(encoding="utf-8"))
+    meta["trained_on"]["seconds"] += 1.0
+    (copy / "model.json").write_text(json.dumps(meta), encoding="utf-8")
+    assert model_fingerprint(copy) == first  # nor is the build record
     (copy / "places.json").write_text('{"places": [], "cldr": []}\n', encoding="utf-8")
     assert model_fingerprint(copy) != first
     assert step.version.endswith(":offline-crf:" + first)
