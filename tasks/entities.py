@@ -166,7 +166,7 @@ class EntityStep(Step):
     # 12: research centres, مركز أبحاث/دراسات/بحوث + definite words; 13: clubs, firms, channels, mosques and
     # prisons by name are ORG; 14: lines stay one sentence up to 2,000 tokens, no entity right after شهر;
     # 15: well-known organisations' names are ORG; 16: a known body's other names take its first name's canonical)
-    CODE_VERSION = "16"
+    CODE_VERSION = "17"
 
     @property
     def version(self) -> str:

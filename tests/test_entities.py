@@ -772,6 +772,33 @@ def test_known_organisations():
     _check_rule(cases, known_organisations, orgs)
 
 
+def test_known_organisation_ends():
+    from tasks.ner.features import Lexicon, gaz_key
+    from tasks.ner.rules import Organisations, known_organisation_ends
+
+    orgs = Organisations.load()
+    # training saw فريقا only outside entities, للطفوله inside an ORG; سترسل and إندرياس never
+    lex = Lexicon({gaz_key(w): m for w, m in (("فريقا", ["O"]), ("للطفولة", ["ORGH"]), ("الدولي", ["ORGH", "LOCL"]))})
+
+    def rule(tokens, tags):
+        known_organisation_ends(tags, orgs, [gaz_key(t) for t in tokens], lex)
+
+    cases = [
+        # a known name running on into a word training never saw in an entity (or only outside one) ends there
+        ("منظمة الصحة العالمية سترسل فريقا", ["B-ORG"] * 1 + ["I-ORG"] * 4, ["B-ORG", "I-ORG", "I-ORG", "O", "O"]),
+        ("رئيس الفيفا إندرياس", ["O", "B-ORG", "I-ORG"], ["O", "B-ORG", "O"]),
+        ("والوكالة الدولية للطاقة الذرية فريقا", ["B-ORG"] + ["I-ORG"] * 4, ["B-ORG", "I-ORG", "I-ORG", "I-ORG", "O"]),
+        # the whole span is a known name, or the next word is one training saw in an entity: left alone
+        ("منظمة الأمم المتحدة للطفولة", ["B-ORG", "I-ORG", "I-ORG", "I-ORG"], ["B-ORG", "I-ORG", "I-ORG", "I-ORG"]),
+        ("الأمم المتحدة للطفولة", ["B-ORG", "I-ORG", "I-ORG"], ["B-ORG", "I-ORG", "I-ORG"]),
+        ("البنك الدولي", ["B-ORG", "I-ORG"], ["B-ORG", "I-ORG"]),
+        # not an ORG span, or no known name at its start
+        ("منظمة الصحة العالمية سترسل", ["B-LOC", "I-LOC", "I-LOC", "I-LOC"], ["B-LOC", "I-LOC", "I-LOC", "I-LOC"]),
+        ("شركة سترسل فريقا", ["B-ORG", "I-ORG", "I-ORG"], ["B-ORG", "I-ORG", "I-ORG"]),
+    ]
+    _check_rule(cases, rule)
+
+
 def test_months_are_not_names():
     from tasks.ner.rules import months_are_not_names
 

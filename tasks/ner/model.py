@@ -76,6 +76,7 @@ class NERModel:
         for k, toks in enumerate(sentences):
             tags = self.places.retype(toks, list(crf_tags[k]), self.lexicon)
             rules.known_organisations(toks, tags, self.organisations, keys[k])
+            rules.known_organisation_ends(tags, self.organisations, keys[k], self.lexicon)
             rules.media_names_are_org(toks, tags)
             heads = rules.Heads(toks)
             rules.institution_names(toks, tags, self.lexicon, heads)

@@ -223,6 +223,24 @@ def known_organisations(tokens: Sequence[str], tags: list[str], orgs: Organisati
         i += step
 
 
+def known_organisation_ends(tags: list[str], orgs: Organisations, keys: Sequence[str], lexicon: Lexicon) -> None:
+    """End, in place, an ORG span that starts with a well-known
+    organisation's name (:func:`known_organisations`) and runs on into a
+    word training never saw inside an entity: the name ends there
+    (منظمة الصحة العالمية سترسل: the verb is not part of it). A span that is
+    itself a known name is left alone (الأمم المتحدة is a prefix of longer
+    names). Out of fold on ANERcorp it fired once, rightly (الفيفا + a
+    person's first name)."""
+    words = lexicon.words
+    for s, e, typ in spans(tags):
+        if typ != "ORG" or e - s < 2 or tuple(keys[s:e]) in orgs.head:
+            continue
+        name = max((ln for ln in orgs.lengths.get(keys[s], ()) if ln < e - s and tuple(keys[s:s + ln]) in orgs.head),
+                   default=0)
+        if name and words.get(keys[s + name]) in (None, ["O"]):
+            tags[s + name:e] = ["O"] * (e - s - name)
+
+
 # news agency, newspaper, magazine
 MEDIA_HEADS = _with_proclitics("وكالة", "صحيفة", "جريدة", "مجلة")
 _QUOTES = frozenset('"\'«“”»')
