@@ -165,7 +165,8 @@ class EntityStep(Step):
     # 9: paper names; 10: titled names; 11: entities of the title, byline, dateline and credit lines cut by clean;
     # 12: research centres, مركز أبحاث/دراسات/بحوث + definite words; 13: clubs, firms, channels, mosques and
     # prisons by name are ORG; 14: lines stay one sentence up to 2,000 tokens, no entity right after شهر;
-    # 15: well-known organisations' names are ORG; 16: a known body's other names take its first name's canonical)
+    # 15: well-known organisations' names are ORG; 16: a known body's other names take its first name's canonical;
+    # 17: an ORG span that starts with a known body's name ends with it before a word training never saw in one)
     CODE_VERSION = "17"
 
     @property
