@@ -151,6 +151,15 @@ def shape(token: str) -> str:
 
 
 # ---------------------------------------------------------------- gazetteers
+def lengths_by_first(keys: Iterable[tuple[str, ...]]) -> dict[str, tuple[int, ...]]:
+    """For names given as word tuples: first word -> the lengths of the
+    names it starts, longest first (where a match at a token can end)."""
+    lengths: dict[str, set[int]] = {}
+    for k in keys:
+        lengths.setdefault(k[0], set()).add(len(k))
+    return {w: tuple(sorted(ls, reverse=True)) for w, ls in lengths.items()}
+
+
 class Gazetteer:
     """Multi-word name lists keyed by the normalised, clitic-free first word."""
 
@@ -171,14 +180,11 @@ class Gazetteer:
             return shared.setdefault(frozenset(types), tuple(sorted(types)))
 
         words: dict[str, set[str]] = {}
-        lengths: dict[str, set[int]] = {}
         for key, types in phrases.items():
-            lengths.setdefault(key[0], set()).add(len(key))
             for w in key:
                 words.setdefault(w, set()).update(types)
         self.words: dict[str, tuple[str, ...]] = {w: types_of(t) for w, t in words.items()}
-        # first word -> phrase lengths starting with it, longest first
-        self.lengths = {w: tuple(sorted(ls, reverse=True)) for w, ls in lengths.items()}
+        self.lengths = lengths_by_first(phrases)
         self.marks = {key: types_of(types) for key, types in phrases.items()}
 
     @classmethod

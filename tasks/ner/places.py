@@ -44,7 +44,7 @@ from typing import Iterable, Sequence
 
 from tasks.ner import spans
 from tasks.ner.canonical import proclitic_options
-from tasks.ner.features import _EXTRA, Lexicon, gaz_key, normalise
+from tasks.ner.features import _EXTRA, Lexicon, gaz_key, lengths_by_first, normalise
 
 # CLDR territory codes that are not places one can be in (UN, EU, euro area, pseudo-locales, unknown)
 _NOT_PLACES = {"UN", "EU", "EZ", "QO", "XA", "XB", "ZZ"}
@@ -101,15 +101,6 @@ _FOLD_NORM = _char_table()
 def _fold_key(words: Iterable[str]) -> tuple[str, ...]:
     """Normalised words with غ folded into ج (how ``cldr`` names are compared)."""
     return tuple(w.translate(_FOLD_NORM) for w in words)
-
-
-def lengths_by_first(keys: Iterable[tuple[str, ...]]) -> dict[str, list[int]]:
-    """For names given as word tuples: first word -> the lengths of the
-    names it starts, longest first (where a match at a token can end)."""
-    lengths: dict[str, set[int]] = {}
-    for k in keys:
-        lengths.setdefault(k[0], set()).add(len(k))
-    return {w: sorted(ls, reverse=True) for w, ls in lengths.items()}
 
 
 class Places:

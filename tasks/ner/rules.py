@@ -77,9 +77,9 @@ import numpy as np
 
 from tasks.ner import spans
 from tasks.ner.canonical import proclitic_options
-from tasks.ner.features import Lexicon, gaz_key, normalise
+from tasks.ner.features import Lexicon, gaz_key, lengths_by_first, normalise
 from tasks.ner.names import NameModel
-from tasks.ner.places import Places, lengths_by_first, set_span
+from tasks.ner.places import Places, set_span
 
 
 def _heads(*words: str) -> frozenset[str]:
@@ -186,6 +186,14 @@ class Organisations:
         self.head.pop((), None)
         self.lengths = lengths_by_first(self.head)
 
+    def longest(self, keys: Sequence[str], i: int, limit: int) -> int:
+        """How many words the longest name at ``keys[i]`` has, at most
+        ``limit``; 0 if none starts there."""
+        for ln in self.lengths.get(keys[i], ()):
+            if ln <= limit and tuple(keys[i:i + ln]) in self.head:
+                return ln
+        return 0
+
     @classmethod
     def load(cls, path: Path = ORGANISATIONS_PATH) -> "Organisations":
         """One body per line: names separated by ``|``, the usual one first."""
@@ -209,18 +217,15 @@ def known_organisations(tokens: Sequence[str], tags: list[str], orgs: Organisati
     n = len(tokens)
     if keys is None:
         keys = [gaz_key(t) for t in tokens]
+    firsts = orgs.lengths
     i = 0
     while i < n:
-        step = 1
-        for ln in orgs.lengths.get(keys[i], ()):
-            end = i + ln
-            if end <= n and tuple(keys[i:end]) in orgs.head:
-                if all(t == "O" for t in tags[i:end]) and (end == n or not tags[end].startswith("I-")) \
-                        and not (i and _is(tokens[i - 1], COMPETITIONS)):
-                    set_span(tags, i, end, "ORG")
-                step = ln
-                break
-        i += step
+        ln = orgs.longest(keys, i, n - i) if keys[i] in firsts else 0  # most words start no name: no call
+        end = i + ln
+        if ln and all(t == "O" for t in tags[i:end]) and (end == n or not tags[end].startswith("I-")) \
+                and not (i and _is(tokens[i - 1], COMPETITIONS)):
+            set_span(tags, i, end, "ORG")
+        i += ln or 1
 
 
 def known_organisation_ends(tags: list[str], orgs: Organisations, keys: Sequence[str], lexicon: Lexicon) -> None:
@@ -233,10 +238,9 @@ def known_organisation_ends(tags: list[str], orgs: Organisations, keys: Sequence
     person's first name)."""
     words = lexicon.words
     for s, e, typ in spans(tags):
-        if typ != "ORG" or e - s < 2 or tuple(keys[s:e]) in orgs.head:
+        if typ != "ORG" or tuple(keys[s:e]) in orgs.head:
             continue
-        name = max((ln for ln in orgs.lengths.get(keys[s], ()) if ln < e - s and tuple(keys[s:s + ln]) in orgs.head),
-                   default=0)
+        name = orgs.longest(keys, s, e - s - 1)
         if name and words.get(keys[s + name]) in (None, ["O"]):
             tags[s + name:e] = ["O"] * (e - s - name)
 
