@@ -818,3 +818,84 @@ def test_long_lines_are_not_cut_into_pieces():
     assert [len(s) for s in sentences(tokenize(text), text)] == [307]
     text = " ".join(["كلمة"] * 2500)
     assert [len(s) for s in sentences(tokenize(text), text)] == [2000, 500]
+
+
+def _club_data(root: Path) -> Path:
+    """A folder laid out as ArWikiCats' ``jsons``: clubs, and one list of places."""
+    (root / "sports").mkdir(parents=True)
+    (root / "cities").mkdir()
+    clubs = {"juventus": "يوفنتوس", "real madrid": "ريال مدريد", "kaiserslautern": "نادي كايزرسلاوترن لكرة القدم",
+             "as roma": "روما", "sc braga": "نادي براغا", "world cup": "بطولة كأس العالم",
+             "south china": "جنوب الصين", "odd": 7}
+    (root / "sports" / "Clubs_key.json").write_text(json.dumps(clubs, ensure_ascii=False), encoding="utf-8")
+    (root / "cities" / "cities_full.json").write_text(json.dumps({"rome": "روما", "braga": "براغا"},
+                                                                 ensure_ascii=False), encoding="utf-8")
+    return root
+
+
+def test_club_names_from_a_package_folder(tmp_path):
+    from tasks.ner.clubs import club_names
+
+    names = club_names(_club_data(tmp_path / "jsons"))
+    # the sport's tail goes, a name after نادي is kept bare too unless the bare name is a place;
+    # places, competitions, directions and non-strings are left out
+    assert names == sorted(["يوفنتوس", "ريال مدريد", "نادي كايزرسلاوترن", "كايزرسلاوترن", "نادي براغا"])
+
+
+def test_club_names_from_the_installed_package():
+    import importlib.util
+
+    if importlib.util.find_spec("ArWikiCats") is None:  # the dev extra installs it; only its JSON files are read
+        pytest.skip("ArWikiCats is not installed")
+    from tasks.ner.clubs import club_names
+
+    names = set(club_names())
+    assert len(names) > 2000 and {"يوفنتوس", "ريال مدريد", "بنفيكا"} <= names
+    assert "روما" not in names and "ليفربول" not in names  # the towns are meant far more often
+
+
+def test_club_rule():
+    from tasks.ner.clubs import Clubs, club_rule
+    from tasks.ner.features import Lexicon, gaz_key
+
+    clubs = Clubs(["يوفنتوس", "ريال مدريد", "ستيوا بوخارست", "المغرب الفاسي", "نادي تشيلسي", "موناكو"])
+    places = Places(["موناكو"])
+    lex = Lexicon({gaz_key("الفاسي"): ["O"]})  # training saw الفاسي; يوفنتوس never
+
+    def rule(tokens, tags):
+        club_rule(tokens, tags, [gaz_key(t) for t in tokens], clubs, places, lex)
+
+    cases = [
+        # a multi-word name the CRF tagged in part, split, or as another type is one ORG
+        ("فاز ريال مدريد على", ["O", "B-ORG", "B-LOC", "O"], ["O", "B-ORG", "I-ORG", "O"]),
+        ("ولاعب ستيوا بوخارست", ["O", "B-PERS", "I-PERS"], ["O", "B-ORG", "I-ORG"]),
+        ("فريق المغرب الفاسي", ["O", "B-LOC", "O"], ["O", "B-ORG", "I-ORG"]),
+        ("مدرب نادي تشيلسي", ["O", "O", "B-ORG"], ["O", "B-ORG", "I-ORG"]),
+        # an unseen one-word name tagged PERS or LOC (with a proclitic too)
+        ("مهاجم ليوفنتوس الإيطالي", ["O", "B-PERS", "O"], ["O", "B-ORG", "O"]),
+        # left alone: untagged, a known place, already ORG, a piece of a longer span
+        ("ريال مدريد", ["O", "O"], ["O", "O"]),
+        ("يوفنتوس", ["O"], ["O"]),
+        ("في موناكو", ["O", "B-LOC"], ["O", "B-LOC"]),
+        ("ريال مدريد", ["B-ORG", "I-ORG"], ["B-ORG", "I-ORG"]),
+        ("جامعة ريال مدريد", ["B-ORG", "I-ORG", "I-ORG"], ["B-ORG", "I-ORG", "I-ORG"]),
+        ("ريال مدريد الإسباني", ["B-ORG", "I-ORG", "I-ORG"], ["B-ORG", "I-ORG", "I-ORG"]),
+    ]
+    _check_rule(cases, rule)
+
+
+def test_shipped_model_has_club_names():
+    from tasks.ner import MODEL_DIR
+    from tasks.ner.clubs import Clubs
+    from tasks.ner.model import NERModel
+
+    model = NERModel(MODEL_DIR)
+    assert len(model.clubs.keys) > 2000
+    # clubs ANERcorp never names: the CRF calls them places or splits them
+    sents = [s.split() for s in ("فاز بوروسيا دورتموند على باريس سان جيرمان .",
+                                 "وانتقل إلى نادي شاختار دونيتسك الأوكراني .")]
+    want = [["O", "B-ORG", "I-ORG", "O", "B-ORG", "I-ORG", "I-ORG", "O"],
+            ["O", "O", "B-ORG", "I-ORG", "I-ORG", "O", "O"]]
+    assert model.tag(sents) == want
+    model.clubs = Clubs()
+    assert model.tag(sents) != want

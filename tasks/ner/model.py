@@ -7,7 +7,8 @@ mentions. Last, known place names (:mod:`tasks.ner.places`, when the
 model directory has ``places.json``): a PERS span that is exactly one, an
 ORG span or an untagged run that is exactly a CLDR place, becomes LOC;
 then the rules of :mod:`tasks.ner.rules` (known organisations, agency, paper, titled, party, bank and palace names,
-national bodies, joined places, name tails, and-joined names, name connectors).
+national bodies, joined places, name tails, then sports clubs' names (:mod:`tasks.ner.clubs`, when the
+model directory has ``clubs.json``), and-joined names, name connectors).
 
 The passes are trained with python-crfsuite; tagging reads their weights
 and runs in numpy (:mod:`tasks.ner.crf`), with crfsuite's tags and marginals
@@ -28,6 +29,7 @@ import pycrfsuite
 from tasks.ner import (GAZETTEER_PATH, LEXICON_NAME, MODEL_DIR, NAME_MODEL_NAME, PASS1_NAME, PASS2_NAME,
                        PLACES_NAME)
 from tasks.ner import rules
+from tasks.ner.clubs import Clubs, club_rule
 from tasks.ner.crf import CRFWeights, marginals, viterbi
 from tasks.ner.features import FeatureExtractor, Gazetteer, Lexicon, doc_features
 from tasks.ner.names import NameModel
@@ -52,6 +54,7 @@ class NERModel:
         self.places = Places.from_json(json.loads(places.read_text(encoding="utf-8")) if places.is_file() else [])
         self.demonyms = rules.Demonyms(self.places.keys)
         self.organisations = rules.organisations()
+        self.clubs = Clubs.load(d)
         self.lexicon = lexicon
         self._pad = {o: self.weights.sums([[f"{o}pad"]])[0] for o in FeatureExtractor.WINDOW}
         self._cache: dict[str, tuple[np.ndarray, str]] = {}
@@ -92,6 +95,8 @@ class NERModel:
             rules.research_centres(toks, tags, self.places, self.demonyms, heads)
             rules.months_are_not_names(toks, tags, heads)
             rules.unseen_name_tails(toks, tags, marg[k], index, self.lexicon)
+            if self.clubs:
+                club_rule(toks, tags, keys[k], self.clubs, self.places, self.lexicon)
             if confidence:
                 # the CRF's marginal of the tag it gave (a span retyped by a rule keeps it); a span the rules
                 # found where the CRF saw none gets the CRF's (low) marginal of the rule's tag

@@ -5,7 +5,7 @@ in the repo or ``../shared/data/anercorp/`` (``--corpus`` overrides), holds
 out the last 10% of sentences as dev, trains the two-pass CRF on the rest and
 reports dev P/R/F1 (held out), then retrains on all sentences (train + dev)
 and writes ``tasks/data/ner/`` (``pass1.crfsuite``, ``pass2.crfsuite``,
-``lexicon.json``, ``namemodel.json``, ``attributes.txt``, ``places.json``, ``model.json`` with
+``lexicon.json``, ``namemodel.json``, ``attributes.txt``, ``places.json``, ``clubs.json``, ``model.json`` with
 the held-out dev figures, ``gazetteer.json``, ``names.json``): the shipped
 model has seen dev, so measure with ``--train-only --out DIR``, which writes
 the train-split model instead (``bench/bench_ner.py --model DIR`` then gives
@@ -21,6 +21,7 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Sequence
 
 import pycrfsuite
 
@@ -28,6 +29,7 @@ from tasks.ner import (ATTRIBUTES_NAME, GAZETTEER_PATH, LEXICON_NAME, META_PATH,
                        PASS1_NAME, PASS2_NAME, PLACES_NAME, find_corpus, read_conll, score, spans, split_dev)
 from tasks.ner import names as name_model
 from tasks.ner import places as place_list
+from tasks.ner.clubs import write_clubs
 from tasks.ner.crf import CRFWeights
 from tasks.ner.persons import PersonNames, model_gazetteer
 from tasks.ner.model import NERModel
@@ -76,9 +78,10 @@ def model_attributes(model_dir: Path) -> list[str]:
 
 def train(sents, gazetteer: Gazetteer, out: Path, params: dict, folds: int = 4,
           gaz_entries: dict[str, list[str]] | None = None, keep: dict | None = None,
-          persons: PersonNames | None = None) -> float:
+          persons: PersonNames | None = None, clubs: Sequence[str] | None = None) -> float:
     """Train both passes into ``out`` (with ``lexicon.json``, ``namemodel.json``,
-    ``attributes.txt``, ``places.json`` and, given ``persons``, ``persons.json``).
+    ``attributes.txt``, ``places.json``, ``clubs.json`` (``clubs``, or the
+    ArWikiCats package's list) and, given ``persons``, ``persons.json``).
     ``gazetteer`` should then be built from ``persons.gazetteer_entries``
     (:func:`tasks.ner.persons.model_gazetteer`), as the tagger will build it.
 
@@ -127,6 +130,7 @@ def train(sents, gazetteer: Gazetteer, out: Path, params: dict, folds: int = 4,
                                        encoding="utf-8")
     (out / ATTRIBUTES_NAME).write_text("\n".join(model_attributes(out)) + "\n", encoding="utf-8")
     write_places(out, gaz_entries or {})
+    write_clubs(out, clubs)
     if persons is not None:
         persons.write(out)
     return time.perf_counter() - t0
