@@ -85,6 +85,7 @@ class Backend:
     name = "backend"
     model = ""
     fingerprint = ""  # changes when the model's files do (part of the step's version)
+    known: frozenset = frozenset()  # listed names (normalised words) that canonical forms keep whole
 
     def tag(self, sentences: list[list[str]]) -> list[tuple[list[str], list[float]]]:
         """Per sentence: BIO tags and a confidence per token."""
@@ -113,6 +114,7 @@ class CRFBackend(Backend):
         self.fingerprint = model_fingerprint(d)
         self.names: dict[str, int] = json.loads((d / NAMES_PATH.name).read_text(encoding="utf-8"))
         self.ner = NERModel(d)
+        self.known = self.ner.clubs.names
 
     def tag(self, sentences):
         return self.ner.tag(sentences, confidence=True)
@@ -167,8 +169,8 @@ class EntityStep(Step):
     # prisons by name are ORG; 14: lines stay one sentence up to 2,000 tokens, no entity right after شهر;
     # 15: well-known organisations' names are ORG; 16: a known body's other names take its first name's canonical;
     # 17: an ORG span that starts with a known body's name ends with it before a word training never saw in one;
-    # 18: sports clubs' names from clubs.json are ORG)
-    CODE_VERSION = "18"
+    # 18: sports clubs' names from clubs.json are ORG; 19: a listed club's canonical keeps its first word whole)
+    CODE_VERSION = "19"
 
     @property
     def version(self) -> str:
@@ -218,7 +220,7 @@ class EntityStep(Step):
                 got.extend(_entities(sent, tags, conf, r.text))
             extra.append(got)
         every = found + [f for got in extra for f in got]
-        canon = iter(canonicalise([(f[0], f[1]) for f in every], backend.names))
+        canon = iter(canonicalise([(f[0], f[1]) for f in every], backend.names, backend.known))
 
         def make(f):
             t, typ, s, e, sc = f

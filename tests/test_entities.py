@@ -231,6 +231,29 @@ def test_known_organisations_share_one_canonical_form():
     assert canonical_key("شركة ديمورا", "ORG") == "شركه ديمورا"
 
 
+def test_listed_club_names_keep_their_first_word():
+    """A club name is its own evidence for canonical forms: بوروسيا is not
+    ب + وروسيا (ANERcorp's وروسيا is far more frequent), and a proclitic
+    before a listed name goes."""
+    from tasks.ner.clubs import Clubs
+
+    known = Clubs(["بوروسيا دورتموند"]).names
+    vocab = {"وروسيا": 12}  # و + روسيا, as ANERcorp spans keep it
+    assert canonicalise([("بوروسيا دورتموند", "ORG")], vocab) == ["وروسيا دورتموند"]  # without the list
+    assert canonicalise([("بوروسيا دورتموند", "ORG"), ("لبوروسيا دورتموند", "ORG")], vocab, known) == \
+        ["بوروسيا دورتموند"] * 2
+    # other names are stripped as before
+    assert canonicalise([("وبوتين", "PERS"), ("بوتين", "PERS")], vocab, known) == ["بوتين"] * 2
+
+
+def test_step_keeps_club_names_whole(step):
+    doc = step.process(Document.from_content("فاز بوروسيا دورتموند على باريس سان جيرمان في المباراة .", "club",
+                                             language="ar"))
+    got = {(e.text, e.type, e.canonical) for e in doc.entities}
+    assert ("بوروسيا دورتموند", "ORG", "بوروسيا دورتموند") in got
+    assert ("باريس سان جيرمان", "ORG", "باريس سان جيرمان") in got
+
+
 def test_offsets_exact_and_sorted(seed_docs):
     for doc in seed_docs.values():
         assert doc.entities

@@ -10,6 +10,7 @@ spelling plus, within one document, of the other mentions it merges with:
    when there is evidence the rest is the name: it occurs as a mention word
    elsewhere in the document or is at least 3 times as frequent as a name
    word in ANERcorp as the whole word (so وبوتين -> بوتين but فلاديمير and كوريا stay);
+   a listed name (``known``: the model's sports clubs) is its own evidence;
 3. transliteration folding: a final نج/نغ becomes نج (جونغ/جونج, يانغ/يانج),
    and in person names غ -> ج everywhere (سيرغي/سيرجي, شويغو/شويجو);
 4. within a document mentions of one type are clustered: words that are
@@ -28,7 +29,7 @@ from __future__ import annotations
 
 import operator
 from collections import Counter
-from typing import Mapping, Sequence
+from typing import Container, Mapping, Sequence
 
 from tasks.ner.features import normalise
 
@@ -118,8 +119,12 @@ def _contains(full: Sequence[str], part: Sequence[str], same=words_match) -> boo
                for i in range(len(full) - n + 1))
 
 
-def canonicalise(mentions: Sequence[tuple[str, str]], vocab: Mapping[str, int] | None = None) -> list[str]:
-    """Canonical strings for a document's ``(text, type)`` mentions, in order."""
+def canonicalise(mentions: Sequence[tuple[str, str]], vocab: Mapping[str, int] | None = None,
+                 known: Container[tuple[str, ...]] = frozenset()) -> list[str]:
+    """Canonical strings for a document's ``(text, type)`` mentions, in order.
+    ``known``: listed names as normalised words (the model's sports clubs), which
+    are their own evidence: a mention that is one keeps its first word whole
+    (بوروسيا دورتموند is not ب + وروسيا), one that is a proclitic + one loses it."""
     vocab = vocab or {}
     normed = [[normalise(w) for w in text.split()] for text, _ in mentions]
     # words other mentions start with, to justify stripping a proclitic
@@ -130,10 +135,15 @@ def canonicalise(mentions: Sequence[tuple[str, str]], vocab: Mapping[str, int] |
         if head:
             keys.append(head)
             continue
-        if ws:
-            others = doc_words.copy()
-            others[ws[0]] -= 1
-            ws = [strip_proclitics(ws[0], others, vocab)] + ws[1:]
+        if ws and tuple(ws) not in known:
+            listed = [r for r in proclitic_options(ws[0]) if (r, *ws[1:]) in known]
+            if listed:
+                first = listed[0]
+            else:
+                others = doc_words.copy()
+                others[ws[0]] -= 1
+                first = strip_proclitics(ws[0], others, vocab)
+            ws = [first] + ws[1:]
         keys.append(tuple(fold_word(w, typ) for w in ws))
 
     out: dict[tuple[str, str], str] = {}

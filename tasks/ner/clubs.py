@@ -33,7 +33,7 @@ import json
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from tasks.ner.features import Lexicon, gaz_key, lengths_by_first
+from tasks.ner.features import Lexicon, gaz_key, lengths_by_first, normalise
 from tasks.ner.places import Places, set_span
 
 CLUBS_NAME = "clubs.json"
@@ -93,7 +93,10 @@ class Clubs:
     """Club names compared as gazetteer keys (normalised, clitic-free)."""
 
     def __init__(self, names: Iterable[str] = ()):
+        names = list(names)
         self.keys = {k for k in (_key(n.split()) for n in names) if k}
+        # the names as normalised words, for canonical forms (tasks.ner.canonical: a listed name keeps its first word)
+        self.names = frozenset(tuple(normalise(w) for w in n.split()) for n in names if n.split())
         self.lengths = lengths_by_first(self.keys)
 
     def __bool__(self) -> bool:
