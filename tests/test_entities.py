@@ -881,7 +881,8 @@ def test_club_rule():
     from tasks.ner.clubs import Clubs, club_rule
     from tasks.ner.features import Lexicon, gaz_key
 
-    clubs = Clubs(["يوفنتوس", "ريال مدريد", "ستيوا بوخارست", "المغرب الفاسي", "نادي تشيلسي", "موناكو"])
+    clubs = Clubs(["يوفنتوس", "ريال مدريد", "ريال مدريد كاستيا", "ستيوا بوخارست", "المغرب الفاسي", "نادي تشيلسي",
+                   "موناكو"])
     places = Places(["موناكو"])
     lex = Lexicon({gaz_key("الفاسي"): ["O"]})  # training saw الفاسي; يوفنتوس never
 
@@ -891,6 +892,9 @@ def test_club_rule():
     cases = [
         # a multi-word name the CRF tagged in part, split, or as another type is one ORG
         ("فاز ريال مدريد على", ["O", "B-ORG", "B-LOC", "O"], ["O", "B-ORG", "I-ORG", "O"]),
+        # at the end of a sentence, a name that starts a longer listed one (ريال مدريد كاستيا)
+        ("فاز ريال مدريد", ["O", "B-ORG", "B-LOC"], ["O", "B-ORG", "I-ORG"]),
+        ("فاز ريال مدريد كاستيا", ["O", "B-ORG", "B-LOC", "O"], ["O", "B-ORG", "I-ORG", "I-ORG"]),
         ("ولاعب ستيوا بوخارست", ["O", "B-PERS", "I-PERS"], ["O", "B-ORG", "I-ORG"]),
         ("فريق المغرب الفاسي", ["O", "B-LOC", "O"], ["O", "B-ORG", "I-ORG"]),
         ("مدرب نادي تشيلسي", ["O", "O", "B-ORG"], ["O", "B-ORG", "I-ORG"]),
@@ -919,6 +923,8 @@ def test_shipped_model_has_club_names():
                                  "وانتقل إلى نادي شاختار دونيتسك الأوكراني .")]
     want = [["O", "B-ORG", "I-ORG", "O", "B-ORG", "I-ORG", "I-ORG", "O"],
             ["O", "O", "B-ORG", "I-ORG", "I-ORG", "O", "O"]]
+    # a sentence may end in a listed name that starts a longer one (ريال مدريد, ريال مدريد كاستيا)
+    assert model.tag([["فاز", "ريال", "مدريد"]]) == [["O", "B-ORG", "I-ORG"]]
     assert model.tag(sents) == want
     model.clubs = Clubs()
     assert model.tag(sents) != want

@@ -15,7 +15,7 @@ tasks.ner.train``) they become ``clubs.json`` in the model directory:
   often), and so is one that starts with a competition's word (بطولة, كأس,
   دوري) or a direction (جنوب الصين is a club, and a region).
 
-The rule (:func:`club_names`), on a run of words that is exactly a listed
+The rule (:func:`club_rule`), on a run of words that is exactly a listed
 name (the first word may carry proclitics) and not a known place:
 
 * two words or more, the CRF tagged at least one of them, and the run does
@@ -33,7 +33,7 @@ import json
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from tasks.ner.features import Lexicon, gaz_key, lengths_by_first, normalise
+from tasks.ner.features import Lexicon, gaz_key, lengths_by_first, longest_name, normalise
 from tasks.ner.places import Places, set_span
 
 CLUBS_NAME = "clubs.json"
@@ -102,13 +102,6 @@ class Clubs:
     def __bool__(self) -> bool:
         return bool(self.keys)
 
-    def longest(self, keys: Sequence[str], i: int) -> int:
-        """How many words the longest club name at ``keys[i]`` has; 0 if none."""
-        for ln in self.lengths.get(keys[i], ()):
-            if tuple(keys[i:i + ln]) in self.keys:
-                return ln
-        return 0
-
     @classmethod
     def load(cls, model_dir: Path) -> "Clubs":
         """``clubs.json`` of a model directory (none in models built before it)."""
@@ -131,7 +124,7 @@ def club_rule(tokens: Sequence[str], tags: list[str], keys: Sequence[str], clubs
     firsts = clubs.lengths
     i = 0
     while i < n:
-        ln = clubs.longest(keys, i) if keys[i] in firsts else 0
+        ln = longest_name(clubs.keys, firsts, keys, i, n - i) if keys[i] in firsts else 0
         end = i + ln
         if ln and not tags[i].startswith("I-") and (end == n or not tags[end].startswith("I-")):
             if ln > 1:

@@ -14,7 +14,7 @@ import re
 import sys
 from collections import Counter, OrderedDict, defaultdict
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Container, Iterable, Mapping, Sequence
 
 from typing import TYPE_CHECKING
 
@@ -158,6 +158,17 @@ def lengths_by_first(keys: Iterable[tuple[str, ...]]) -> dict[str, tuple[int, ..
     for k in keys:
         lengths.setdefault(k[0], set()).add(len(k))
     return {w: tuple(sorted(ls, reverse=True)) for w, ls in lengths.items()}
+
+
+def longest_name(names: Container[tuple[str, ...]], lengths: Mapping[str, tuple[int, ...]], keys: Sequence[str],
+                 i: int, limit: int) -> int:
+    """How many words the longest of ``names`` that starts at ``keys[i]`` has,
+    at most ``limit`` (the words left, or fewer); 0 if none starts there.
+    ``lengths``: :func:`lengths_by_first` of ``names``."""
+    for ln in lengths.get(keys[i], ()):
+        if ln <= limit and tuple(keys[i:i + ln]) in names:
+            return ln
+    return 0
 
 
 class Gazetteer:

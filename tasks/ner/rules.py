@@ -77,7 +77,7 @@ import numpy as np
 
 from tasks.ner import spans
 from tasks.ner.canonical import proclitic_options
-from tasks.ner.features import Lexicon, gaz_key, lengths_by_first, normalise
+from tasks.ner.features import Lexicon, gaz_key, lengths_by_first, longest_name, normalise
 from tasks.ner.names import NameModel
 from tasks.ner.places import Places, set_span
 
@@ -189,10 +189,7 @@ class Organisations:
     def longest(self, keys: Sequence[str], i: int, limit: int) -> int:
         """How many words the longest name at ``keys[i]`` has, at most
         ``limit``; 0 if none starts there."""
-        for ln in self.lengths.get(keys[i], ()):
-            if ln <= limit and tuple(keys[i:i + ln]) in self.head:
-                return ln
-        return 0
+        return longest_name(self.head, self.lengths, keys, i, limit)
 
     @classmethod
     def load(cls, path: Path = ORGANISATIONS_PATH) -> "Organisations":
