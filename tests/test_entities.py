@@ -795,6 +795,20 @@ def test_known_organisations():
     _check_rule(cases, known_organisations, orgs)
 
 
+def test_name_runs_leftmost_longest_without_overlap():
+    from tasks.ner.features import lengths_by_first, name_runs
+
+    names = {("a",), ("a", "b"), ("a", "b", "c", "d"), ("b", "c"), ("e",)}
+    lengths = lengths_by_first(names)
+    # the longest name at a start wins; a run is stepped over, so b c inside it is not found
+    assert list(name_runs(names, lengths, "x a b c d e".split())) == [(1, 5), (5, 6)]
+    # a longer name cut off by the end of the words falls back to the longest that fits
+    assert list(name_runs(names, lengths, "x a b c".split())) == [(1, 3)]
+    assert list(name_runs(names, lengths, "x b c a".split())) == [(1, 3), (3, 4)]
+    assert list(name_runs(names, lengths, "x y".split())) == []
+    assert list(name_runs(names, lengths, [])) == []
+
+
 def test_known_organisation_ends():
     from tasks.ner.features import Lexicon, gaz_key
     from tasks.ner.rules import Organisations, known_organisation_ends

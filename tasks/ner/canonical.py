@@ -136,10 +136,8 @@ def canonicalise(mentions: Sequence[tuple[str, str]], vocab: Mapping[str, int] |
             keys.append(head)
             continue
         if ws and tuple(ws) not in known:
-            listed = [r for r in proclitic_options(ws[0]) if (r, *ws[1:]) in known]
-            if listed:
-                first = listed[0]
-            else:
+            first = next((r for r in proclitic_options(ws[0]) if (r, *ws[1:]) in known), None)
+            if first is None:
                 others = doc_words.copy()
                 others[ws[0]] -= 1
                 first = strip_proclitics(ws[0], others, vocab)

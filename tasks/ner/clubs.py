@@ -33,7 +33,7 @@ import json
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from tasks.ner.features import Lexicon, gaz_key, lengths_by_first, longest_name, normalise
+from tasks.ner.features import Lexicon, gaz_key, lengths_by_first, name_runs, normalise
 from tasks.ner.places import Places, set_span
 
 CLUBS_NAME = "clubs.json"
@@ -121,16 +121,12 @@ def club_rule(tokens: Sequence[str], tags: list[str], keys: Sequence[str], clubs
     """Tag, in place, listed club names ORG (the module's rule). ``keys``:
     the tokens' gazetteer keys, as the tagger has them."""
     n = len(tokens)
-    firsts = clubs.lengths
-    i = 0
-    while i < n:
-        ln = longest_name(clubs.keys, firsts, keys, i, n - i) if keys[i] in firsts else 0
-        end = i + ln
-        if ln and not tags[i].startswith("I-") and (end == n or not tags[end].startswith("I-")):
+    for i, end in name_runs(clubs.keys, clubs.lengths, keys):
+        ln = end - i
+        if not tags[i].startswith("I-") and (end == n or not tags[end].startswith("I-")):
             if ln > 1:
                 fire = any(t != "O" for t in tags[i:end]) and tags[i:end] != ["B-ORG"] + ["I-ORG"] * (ln - 1)
             else:
                 fire = tags[i] in ("B-PERS", "B-LOC") and keys[i] not in lexicon.words
             if fire and not places.is_place(tokens[i:end]):
                 set_span(tags, i, end, "ORG")
-        i += ln or 1

@@ -14,7 +14,7 @@ import re
 import sys
 from collections import Counter, OrderedDict, defaultdict
 from pathlib import Path
-from typing import Container, Iterable, Mapping, Sequence
+from typing import Container, Iterable, Iterator, Mapping, Sequence
 
 from typing import TYPE_CHECKING
 
@@ -171,6 +171,21 @@ def longest_name(names: Container[tuple[str, ...]], lengths: Mapping[str, tuple[
     return 0
 
 
+def name_runs(names: Container[tuple[str, ...]], lengths: Mapping[str, tuple[int, ...]],
+              keys: Sequence[str]) -> Iterator[tuple[int, int]]:
+    """``(start, end)`` of each run of ``keys`` that is one of ``names``, left
+    to right, the longest at a start first, runs not overlapping (a match is
+    stepped over whether or not the caller uses it). ``lengths``:
+    :func:`lengths_by_first` of ``names``."""
+    n = len(keys)
+    i = 0
+    while i < n:
+        ln = longest_name(names, lengths, keys, i, n - i) if keys[i] in lengths else 0  # most words start none
+        if ln:
+            yield i, i + ln
+        i += ln or 1
+
+
 class Gazetteer:
     """Multi-word name lists keyed by the normalised, clitic-free first word."""
 
@@ -205,20 +220,11 @@ class Gazetteer:
     def match(self, keys: Sequence[str]) -> list[list[str]]:
         """Per token, ``B-TYPE``/``I-TYPE`` marks of the longest phrase matches."""
         marks: list[list[str]] = [[] for _ in keys]
-        n = len(keys)
-        i = 0
-        while i < n:
-            best = 0
-            for ln in self.lengths.get(keys[i], ()):
-                types = self.marks.get(tuple(keys[i:i + ln])) if i + ln <= n else None
-                if types:
-                    best = ln
-                    for t in types:
-                        marks[i].append("B-" + t)
-                        for k in range(i + 1, i + ln):
-                            marks[k].append("I-" + t)
-                    break
-            i += best or 1
+        for s, e in name_runs(self.marks, self.lengths, keys):
+            for t in self.marks[tuple(keys[s:e])]:
+                marks[s].append("B-" + t)
+                for k in range(s + 1, e):
+                    marks[k].append("I-" + t)
         return marks
 
 

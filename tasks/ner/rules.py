@@ -77,7 +77,7 @@ import numpy as np
 
 from tasks.ner import spans
 from tasks.ner.canonical import proclitic_options
-from tasks.ner.features import Lexicon, gaz_key, lengths_by_first, longest_name, normalise
+from tasks.ner.features import Lexicon, gaz_key, lengths_by_first, longest_name, name_runs, normalise
 from tasks.ner.names import NameModel
 from tasks.ner.places import Places, set_span
 
@@ -214,15 +214,10 @@ def known_organisations(tokens: Sequence[str], tags: list[str], orgs: Organisati
     n = len(tokens)
     if keys is None:
         keys = [gaz_key(t) for t in tokens]
-    firsts = orgs.lengths
-    i = 0
-    while i < n:
-        ln = orgs.longest(keys, i, n - i) if keys[i] in firsts else 0  # most words start no name: no call
-        end = i + ln
-        if ln and all(t == "O" for t in tags[i:end]) and (end == n or not tags[end].startswith("I-")) \
+    for i, end in name_runs(orgs.head, orgs.lengths, keys):
+        if all(t == "O" for t in tags[i:end]) and (end == n or not tags[end].startswith("I-")) \
                 and not (i and _is(tokens[i - 1], COMPETITIONS)):
             set_span(tags, i, end, "ORG")
-        i += ln or 1
 
 
 def known_organisation_ends(tags: list[str], orgs: Organisations, keys: Sequence[str], lexicon: Lexicon) -> None:
