@@ -186,11 +186,6 @@ class Organisations:
         self.head.pop((), None)
         self.lengths = lengths_by_first(self.head)
 
-    def longest(self, keys: Sequence[str], i: int, limit: int) -> int:
-        """How many words the longest name at ``keys[i]`` has, at most
-        ``limit``; 0 if none starts there."""
-        return longest_name(self.head, self.lengths, keys, i, limit)
-
     @classmethod
     def load(cls, path: Path = ORGANISATIONS_PATH) -> "Organisations":
         """One body per line: names separated by ``|``, the usual one first."""
@@ -232,7 +227,7 @@ def known_organisation_ends(tags: list[str], orgs: Organisations, keys: Sequence
     for s, e, typ in spans(tags):
         if typ != "ORG" or tuple(keys[s:e]) in orgs.head:
             continue
-        name = orgs.longest(keys, s, e - s - 1)
+        name = longest_name(orgs.head, orgs.lengths, keys, s, e - s - 1)
         if name and words.get(keys[s + name]) in (None, ["O"]):
             tags[s + name:e] = ["O"] * (e - s - name)
 
