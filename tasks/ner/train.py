@@ -29,7 +29,7 @@ from tasks.ner import (ATTRIBUTES_NAME, GAZETTEER_PATH, LEXICON_NAME, META_PATH,
                        PASS1_NAME, PASS2_NAME, PLACES_NAME, find_corpus, read_conll, score, spans, split_dev)
 from tasks.ner import names as name_model
 from tasks.ner import places as place_list
-from tasks.ner.clubs import write_clubs
+from tasks.ner.clubs import club_names, write_clubs
 from tasks.ner.crf import CRFWeights
 from tasks.ner.persons import PersonNames, model_gazetteer
 from tasks.ner.model import NERModel
@@ -177,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     sents = read_conll(corpus / "train.txt")
     gaz_entries = read_gazetteers(corpus)
     persons = PersonNames.from_index()
+    clubs = club_names()  # read once for both trainings
     gazetteer = model_gazetteer(gaz_entries, persons)
     train_s, dev_s = split_dev(sents, args.dev_fraction)
     print(f"corpus {corpus}: {len(sents)} sentences; train {len(train_s)}, dev {len(dev_s)}")
@@ -185,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp) if args.no_write else out
-        secs = train(train_s, gazetteer, work, params, args.folds, gaz_entries, persons=persons)
+        secs = train(train_s, gazetteer, work, params, args.folds, gaz_entries, persons=persons, clubs=clubs)
         dev = evaluate(dev_s, work, gazetteer)
     print(f"model trained on {len(train_s)} sentences in {secs:.0f}s; dev scores (exact span, token level):")
     print_scores(dev)
@@ -193,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     trained_on = {"sentences": len(train_s), "what": "train split only (dev held out)", "seconds": round(secs, 1)}
     if not args.train_only:
-        secs = train(sents, gazetteer, out, params, args.folds, gaz_entries, persons=persons)
+        secs = train(sents, gazetteer, out, params, args.folds, gaz_entries, persons=persons, clubs=clubs)
         trained_on = {"sentences": len(sents), "what": "all of train.txt (train + dev)", "seconds": round(secs, 1)}
         print(f"retrained on all {len(sents)} sentences in {secs:.0f}s")
     (out / GAZETTEER_PATH.name).write_text(json.dumps(gaz_entries, ensure_ascii=False, indent=0) + "\n",
