@@ -457,6 +457,21 @@ def test_numpy_tagging_matches_crfsuite(filtered):
         entities_seen += sum(t != "O" for t in tags)
     assert entities_seen > 10
 
+    # a short document gets pass 2 for short documents (trained on each sentence as its own document)
+    from tasks.ner.model import SHORT_DOCUMENT
+
+    assert model.pass2_short is not None and SHORT_DOCUMENT >= 2
+    short = doc[:2]
+    first, second, marg = model.crf(short, True)
+    assert first == ref_first[:2]
+    extra = doc_features([fx.keys(t) for t in short], first)
+    for x, tags, p in zip([with_extra(b, e) for b, e in zip(base[:2], extra)], second, marg):
+        model.pass2_short.set(x)
+        assert tags == model.pass2_short.tag()
+        ref = np.array([[model.pass2_short.marginal(lab, i) for lab in labels] for i in range(len(x))])
+        assert np.allclose(p, ref, atol=1e-6)
+    assert any(t != "O" for tags in second for t in tags)
+
 
 def test_crf_weight_sums_handle_empty_groups_and_unknown_features():
     from tasks.ner.crf import CRFWeights

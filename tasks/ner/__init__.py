@@ -12,6 +12,7 @@ REPO = Path(__file__).resolve().parents[2]
 MODEL_DIR = Path(__file__).resolve().parents[1] / "data" / "ner"
 PASS1_NAME = "pass1.crfsuite"  # sentence-level CRF
 PASS2_NAME = "pass2.crfsuite"  # + document features from pass 1
+PASS2_SHORT_NAME = "pass2short.crfsuite"  # pass 2 for short documents: trained on each sentence as its own document
 META_PATH = MODEL_DIR / "model.json"
 GAZETTEER_PATH = MODEL_DIR / "gazetteer.json"
 NAMES_PATH = MODEL_DIR / "names.json"

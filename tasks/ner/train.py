@@ -26,7 +26,7 @@ from typing import Sequence
 import pycrfsuite
 
 from tasks.ner import (ATTRIBUTES_NAME, GAZETTEER_PATH, LEXICON_NAME, META_PATH, MODEL_DIR, NAME_MODEL_NAME, NAMES_PATH,
-                       PASS1_NAME, PASS2_NAME, PLACES_NAME, find_corpus, read_conll, score, spans, split_dev)
+                       PASS1_NAME, PASS2_NAME, PASS2_SHORT_NAME, PLACES_NAME, find_corpus, read_conll, score, spans, split_dev)
 from tasks.ner import names as name_model
 from tasks.ner import places as place_list
 from tasks.ner.clubs import club_names, write_clubs
@@ -73,15 +73,17 @@ def _folds(n: int, folds: int) -> list[tuple[int, int]]:
 
 def model_attributes(model_dir: Path) -> list[str]:
     """The feature names either pass has weights for."""
-    return sorted(CRFWeights.from_crfsuite([model_dir / PASS1_NAME, model_dir / PASS2_NAME]).attr)
+    return sorted(CRFWeights.from_crfsuite([model_dir / n for n in (PASS1_NAME, PASS2_NAME, PASS2_SHORT_NAME)
+                                            if (model_dir / n).is_file()]).attr)
 
 
 def train(sents, gazetteer: Gazetteer, out: Path, params: dict, folds: int = 4,
           gaz_entries: dict[str, list[str]] | None = None, keep: dict | None = None,
           persons: PersonNames | None = None, clubs: Sequence[str] | None = None) -> float:
-    """Train both passes into ``out`` (with ``lexicon.json``, ``namemodel.json``,
+    """Train both passes into ``out`` (pass 2 twice: for documents of any length
+    and for short ones), with ``lexicon.json``, ``namemodel.json``,
     ``attributes.txt``, ``places.json``, ``clubs.json`` (``clubs``, or the
-    ArWikiCats package's list) and, given ``persons``, ``persons.json``).
+    ArWikiCats package's list) and, given ``persons``, ``persons.json``.
     ``gazetteer`` should then be built from ``persons.gazetteer_entries``
     (:func:`tasks.ner.persons.model_gazetteer`), as the tagger will build it.
 
@@ -122,6 +124,11 @@ def train(sents, gazetteer: Gazetteer, out: Path, params: dict, folds: int = 4,
     keys = [fx.keys(t) for t in toks]
     extra = doc_features(keys, first)
     _train_crf([with_extra(x, ex) for x, ex in zip(x1, extra)], gold, out / PASS2_NAME, params)
+    # pass 2 for short documents: the same, but each sentence is its own document, so the document features come
+    # from that sentence alone. Pass 2 learns to lean on the other mentions of a name within 15 sentences; a
+    # document of one sentence has none, and there the first pass 2 did worse than pass 1 (tasks.ner.model)
+    solo = [doc_features([k], [t])[0] for k, t in zip(keys, first)]
+    _train_crf([with_extra(x, ex) for x, ex in zip(x1, solo)], gold, out / PASS2_SHORT_NAME, params)
     if keep is not None:
         keep.update(x1=x1, first=first, extra=extra, keys=keys)
     (out / LEXICON_NAME).write_text(json.dumps(lexicon.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n",
@@ -203,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         json.dumps(name_vocabulary(train_s if args.train_only else sents, gaz_entries), ensure_ascii=False,
                    separators=(",", ":")) + "\n", encoding="utf-8")
     meta = {
-        "model": "two-pass crf", "folds": args.folds, "feature_version": FEATURE_VERSION, "params": params,
+        "model": "two-pass crf (pass 2 in two versions: documents of any length, short documents)", "folds": args.folds, "feature_version": FEATURE_VERSION, "params": params,
         "corpus": "ANERcorp (CAMeL Lab release), train.txt = first five sixths",
         "dev": {"fraction": args.dev_fraction, "sentences": len(dev_s), "split": "last sentences, contiguous",
                 "scores": dev, "scored_by": "the model trained on the train split only (dev held out)"},
@@ -211,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         "licence": "CC BY-SA 4.0 (ANERcorp, Benajiba et al. 2007)",
     }
     (out / META_PATH.name).write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
-    size = sum((out / n).stat().st_size for n in (PASS1_NAME, PASS2_NAME))
+    size = sum((out / n).stat().st_size for n in (PASS1_NAME, PASS2_NAME, PASS2_SHORT_NAME))
     print(f"model written to {out} ({size / 1e6:.1f} MB)")
     return 0
 
