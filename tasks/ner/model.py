@@ -6,8 +6,9 @@ the whole document, so a name tagged confidently once helps its other
 mentions. A short document (up to :data:`SHORT_DOCUMENT` sentences) has few
 other mentions, and pass 2 trained on documents of any length then did worse
 than pass 1: it gets a pass 2 trained on each sentence as its own document
-(``pass2short.crfsuite``, when the model directory has it). Last, known place names (:mod:`tasks.ner.places`, when the
-model directory has ``places.json``): a PERS span that is exactly one, an
+(``pass2short.crfsuite``, when the model directory has it). Last, known
+place names (:mod:`tasks.ner.places`, when the model directory has
+``places.json``): a PERS span that is exactly one, an
 ORG span or an untagged run that is exactly a CLDR place, becomes LOC;
 then the rules of :mod:`tasks.ner.rules` (known organisations, agency, paper, titled, party, bank and palace names,
 national bodies, joined places, name tails, then sports clubs' names (:mod:`tasks.ner.clubs`, when the

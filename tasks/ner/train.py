@@ -26,7 +26,8 @@ from typing import Sequence
 import pycrfsuite
 
 from tasks.ner import (ATTRIBUTES_NAME, GAZETTEER_PATH, LEXICON_NAME, META_PATH, MODEL_DIR, NAME_MODEL_NAME, NAMES_PATH,
-                       PASS1_NAME, PASS2_NAME, PASS2_SHORT_NAME, PLACES_NAME, find_corpus, read_conll, score, spans, split_dev)
+                       PASS1_NAME, PASS2_NAME, PASS2_SHORT_NAME, PLACES_NAME, find_corpus, read_conll, score, spans,
+                       split_dev)
 from tasks.ner import names as name_model
 from tasks.ner import places as place_list
 from tasks.ner.clubs import club_names, write_clubs
@@ -210,7 +211,8 @@ def main(argv: list[str] | None = None) -> int:
         json.dumps(name_vocabulary(train_s if args.train_only else sents, gaz_entries), ensure_ascii=False,
                    separators=(",", ":")) + "\n", encoding="utf-8")
     meta = {
-        "model": "two-pass crf (pass 2 in two versions: documents of any length, short documents)", "folds": args.folds, "feature_version": FEATURE_VERSION, "params": params,
+        "model": "two-pass crf (pass 2 in two versions: documents of any length, short documents)",
+        "folds": args.folds, "feature_version": FEATURE_VERSION, "params": params,
         "corpus": "ANERcorp (CAMeL Lab release), train.txt = first five sixths",
         "dev": {"fraction": args.dev_fraction, "sentences": len(dev_s), "split": "last sentences, contiguous",
                 "scores": dev, "scored_by": "the model trained on the train split only (dev held out)"},
