@@ -18,13 +18,20 @@ GAZETTEER_PATH = MODEL_DIR / "gazetteer.json"
 NAMES_PATH = MODEL_DIR / "names.json"
 LEXICON_NAME = "lexicon.json"  # tasks.ner.features.Lexicon learned from the training data
 NAME_MODEL_NAME = "namemodel.json"  # tasks.ner.names.NameModel
-ATTRIBUTES_NAME = "attributes.txt"  # the feature names the two CRFs have weights for (a listing; not read to tag)
+ATTRIBUTES_NAME = "attributes.txt"  # the feature names the CRFs have weights for (a listing; not read to tag)
 PLACES_NAME = "places.json"  # tasks.ner.places: known place names, applied after the CRF
 
 # Where the corpus is looked for, in order (the copy in the repo first).
 CORPUS_DIRS = (REPO / "data" / "anercorp", REPO.parent / "shared" / "data" / "anercorp")
 TYPES = ("PERS", "LOC", "ORG", "MISC")
 MAIN_TYPES = ("PERS", "LOC", "ORG")
+
+
+def crf_paths(model_dir: Path) -> list[Path]:
+    """A model's CRF files in pass order: pass 1, pass 2 and, in models built
+    with it, pass 2 for short documents."""
+    d = Path(model_dir)
+    return [d / PASS1_NAME, d / PASS2_NAME] + ([d / PASS2_SHORT_NAME] if (d / PASS2_SHORT_NAME).is_file() else [])
 
 
 def find_corpus(explicit: str | Path | None = None) -> Path | None:

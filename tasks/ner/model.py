@@ -30,8 +30,7 @@ from typing import Sequence
 import numpy as np
 import pycrfsuite
 
-from tasks.ner import (GAZETTEER_PATH, LEXICON_NAME, MODEL_DIR, NAME_MODEL_NAME, PASS1_NAME, PASS2_NAME,
-                       PASS2_SHORT_NAME, PLACES_NAME)
+from tasks.ner import GAZETTEER_PATH, LEXICON_NAME, MODEL_DIR, NAME_MODEL_NAME, PLACES_NAME, crf_paths
 from tasks.ner import rules
 from tasks.ner.clubs import Clubs, club_rule
 from tasks.ner.crf import CRFWeights, marginals, viterbi
@@ -59,9 +58,9 @@ class NERModel:
         lexicon = Lexicon.from_json(json.loads((d / LEXICON_NAME).read_text(encoding="utf-8")))
         names = NameModel.from_json(json.loads((d / NAME_MODEL_NAME).read_text(encoding="utf-8")))
         # passes 0 and 1, and 2 for short documents (absent in models built before it)
-        self.short_pass = (d / PASS2_SHORT_NAME).is_file()
-        self.weights = CRFWeights.from_crfsuite([d / PASS1_NAME, d / PASS2_NAME]
-                                                + ([d / PASS2_SHORT_NAME] if self.short_pass else []))
+        passes = crf_paths(d)
+        self.short_pass = len(passes) == 3
+        self.weights = CRFWeights.from_crfsuite(passes)
         # the numpy tagging looks features up in the weights; crfsuite's taggers get only those features
         self.features = FeatureExtractor(gazetteer, lexicon, set(self.weights.attr), names, persons)
         places = d / PLACES_NAME
@@ -73,14 +72,11 @@ class NERModel:
         self._pad = {o: self.weights.sums([[f"{o}pad"]])[0] for o in FeatureExtractor.WINDOW}
         self._cache: dict[str, tuple[np.ndarray, str]] = {}
         # crfsuite's own taggers: the reference the numpy tagging is tested against, and tasks.ner.neural
-        self.pass1 = pycrfsuite.Tagger()
-        self.pass1.open(str(d / PASS1_NAME))
-        self.pass2 = pycrfsuite.Tagger()
-        self.pass2.open(str(d / PASS2_NAME))
-        self.pass2_short = None
-        if self.short_pass:
-            self.pass2_short = pycrfsuite.Tagger()
-            self.pass2_short.open(str(d / PASS2_SHORT_NAME))
+        taggers = [pycrfsuite.Tagger() for _ in passes]
+        for tagger, path in zip(taggers, passes):
+            tagger.open(str(path))
+        self.pass1, self.pass2, *short = taggers
+        self.pass2_short = short[0] if short else None
 
     def tag(self, sentences: Sequence[Sequence[str]], confidence: bool = False):
         """BIO tags per sentence (with per-token confidences if asked);

@@ -26,8 +26,8 @@ from typing import Sequence
 import pycrfsuite
 
 from tasks.ner import (ATTRIBUTES_NAME, GAZETTEER_PATH, LEXICON_NAME, META_PATH, MODEL_DIR, NAME_MODEL_NAME, NAMES_PATH,
-                       PASS1_NAME, PASS2_NAME, PASS2_SHORT_NAME, PLACES_NAME, find_corpus, read_conll, score, spans,
-                       split_dev)
+                       PASS1_NAME, PASS2_NAME, PASS2_SHORT_NAME, PLACES_NAME, crf_paths, find_corpus, read_conll, score,
+                       spans, split_dev)
 from tasks.ner import names as name_model
 from tasks.ner import places as place_list
 from tasks.ner.clubs import club_names, write_clubs
@@ -74,8 +74,7 @@ def _folds(n: int, folds: int) -> list[tuple[int, int]]:
 
 def model_attributes(model_dir: Path) -> list[str]:
     """The feature names either pass has weights for."""
-    return sorted(CRFWeights.from_crfsuite([model_dir / n for n in (PASS1_NAME, PASS2_NAME, PASS2_SHORT_NAME)
-                                            if (model_dir / n).is_file()]).attr)
+    return sorted(CRFWeights.from_crfsuite(crf_paths(model_dir)).attr)
 
 
 def train(sents, gazetteer: Gazetteer, out: Path, params: dict, folds: int = 4,
@@ -125,10 +124,10 @@ def train(sents, gazetteer: Gazetteer, out: Path, params: dict, folds: int = 4,
     keys = [fx.keys(t) for t in toks]
     extra = doc_features(keys, first)
     _train_crf([with_extra(x, ex) for x, ex in zip(x1, extra)], gold, out / PASS2_NAME, params)
-    # pass 2 for short documents: the same, but each sentence is its own document, so the document features come
-    # from that sentence alone. Pass 2 learns to lean on the other mentions of a name within 15 sentences; a
+    # pass 2 for short documents: the same, but each sentence is its own document (window 0), so the document
+    # features come from that sentence alone. Pass 2 learns to lean on the other mentions of a name within 15 sentences; a
     # document of one sentence has none, and there the first pass 2 did worse than pass 1 (tasks.ner.model)
-    solo = [doc_features([k], [t])[0] for k, t in zip(keys, first)]
+    solo = doc_features(keys, first, window=0)
     _train_crf([with_extra(x, ex) for x, ex in zip(x1, solo)], gold, out / PASS2_SHORT_NAME, params)
     if keep is not None:
         keep.update(x1=x1, first=first, extra=extra, keys=keys)
@@ -220,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         "licence": "CC BY-SA 4.0 (ANERcorp, Benajiba et al. 2007)",
     }
     (out / META_PATH.name).write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
-    size = sum((out / n).stat().st_size for n in (PASS1_NAME, PASS2_NAME, PASS2_SHORT_NAME))
+    size = sum(p.stat().st_size for p in crf_paths(out))
     print(f"model written to {out} ({size / 1e6:.1f} MB)")
     return 0
 
