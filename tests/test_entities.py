@@ -448,12 +448,14 @@ def test_numpy_tagging_matches_crfsuite(filtered):
     assert first == ref_first
     labels = model.weights.labels
 
-    def check_pass2(tagger, sents, first, second, marg) -> int:
+    def check_pass2(tagger, sents, x1, first, second, marg) -> int:
         """crfsuite's ``tagger`` gives ``second`` and ``marg`` over the pass-2 features of ``sents``
-        (document features from ``first``); returns how many tokens it tagged as entities."""
+        (their pass-1 features ``x1`` plus document features from ``first``); returns how many tokens it
+        tagged as entities."""
+        assert len(x1) == len(sents)
         extra = doc_features([fx.keys(t) for t in sents], first)
         seen = 0
-        for x, tags, p in zip([with_extra(b, e) for b, e in zip(base, extra)], second, marg):
+        for x, tags, p in zip([with_extra(b, e) for b, e in zip(x1, extra)], second, marg):
             tagger.set(x)
             assert tags == tagger.tag()
             ref = np.array([[tagger.marginal(lab, i) for lab in labels] for i in range(len(x))])
@@ -461,7 +463,7 @@ def test_numpy_tagging_matches_crfsuite(filtered):
             seen += sum(t != "O" for t in tags)
         return seen
 
-    assert check_pass2(model.pass2, doc, ref_first, second, marg) > 10
+    assert check_pass2(model.pass2, doc, base, ref_first, second, marg) > 10
 
     # a short document gets pass 2 for short documents (trained on each sentence as its own document)
     from tasks.ner.model import SHORT_DOCUMENT
@@ -470,7 +472,7 @@ def test_numpy_tagging_matches_crfsuite(filtered):
     short = doc[:2]
     first, second, marg = model.crf(short, True)
     assert first == ref_first[:2]
-    assert check_pass2(model.pass2_short, short, first, second, marg) > 0
+    assert check_pass2(model.pass2_short, short, base[:2], first, second, marg) > 0
 
 
 def test_crf_weight_sums_handle_empty_groups_and_unknown_features():
