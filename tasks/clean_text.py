@@ -38,10 +38,11 @@ CUE_COVERAGE = 0.5
 CUE_MAX_TOKENS = 12
 REPEAT_SHORT_TOKENS = 15  # repeated lines up to this size: every copy goes
 ISLAND_GAP = 6  # non-good lines separating two blocks of good lines
-ISLAND_SHARE = 0.3
+ISLAND_SHARE = 0.3  # a block smaller than this share of the main block is dropped when far away
 TEASER_MIN_ITEMS = 3  # a trailing list of this many headline-like items under a short header ...
 TEASER_MAX_WORDS = 16  # ... each at most this long, is a teaser list
-SHORT_RUN = 5  # this many short lines in a row (cut lines aside) are a list of links, whatever surrounds them  # a block smaller than this share of the main block is dropped when far away
+SHORT_RUN = 5  # this many short lines in a row (cut lines aside) are a list of links, whatever surrounds them
+SHORT_RUN_SENTENCES = 0.8  # ... unless this share of them are sentences
 
 _WORD = re.compile(r"\w+", re.U)
 _END_PUNCT = (".", "!", "?", "؟", "!", "…", "。", '."', ".”", ".»", "»", ":", "؛", ";")
@@ -150,8 +151,8 @@ def _is_stop(w: str, stop: frozenset[str]) -> bool:
     return len(w) > 3 and w[0] in _CLITICS and w[1:] in stop
 
 
-def _sentence_like(ln: Line) -> bool:
-    return len(ln.words) >= 8 and ln.text.rstrip("\"'”»)] ").endswith((".", "!", "?", "؟", "…", "。"))
+def _sentence_like(ln: Line, min_words: int = 8) -> bool:
+    return len(ln.words) >= min_words and ln.text.rstrip("\"'”»)] ").endswith((".", "!", "?", "؟", "…", "。"))
 
 
 def _nearest(classes: list[str], accept: tuple[str, ...]) -> tuple[list[str], list[str]]:
@@ -317,7 +318,7 @@ class LineClassifier:
         # context: short lines take the class of their non-short neighbours,
         # except in long runs of short lines (menus, teaser lists, footers)
         classes = [ln.cls for ln in lines]
-        in_run = self._short_runs(classes)
+        in_run = self._short_runs(classes, lines)
         new = list(classes)
         p_strict, n_strict = _nearest(classes, ("good", "bad"))
         p_near, n_near = _nearest(classes, ("good", "bad", "neargood"))
@@ -351,8 +352,12 @@ class LineClassifier:
                 ln.cls = c
 
     @staticmethod
-    def _short_runs(classes: list[str]) -> set[int]:
-        """Indices of short lines in runs of at least SHORT_RUN (hard lines are transparent)."""
+    def _short_runs(classes: list[str], lines: list[Line]) -> set[int]:
+        """Indices of short lines in runs of at least SHORT_RUN (hard lines are
+        transparent). A run made of short sentences (SHORT_RUN_SENTENCES of its
+        lines end in a full stop or question mark after 3+ words: a results
+        table, a list of short facts) is not a menu: its lines are judged by
+        their neighbours like any short line."""
         out: set[int] = set()
         run: list[int] = []
         for i, c in enumerate(classes + ["bad"]):
@@ -361,7 +366,7 @@ class LineClassifier:
             if c == "short":
                 run.append(i)
                 continue
-            if len(run) >= SHORT_RUN:
+            if len(run) >= SHORT_RUN and sum(_sentence_like(lines[j], 3) for j in run) < SHORT_RUN_SENTENCES * len(run):
                 out.update(run)
             run = []
         return out

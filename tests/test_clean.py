@@ -374,6 +374,21 @@ def test_a_run_of_short_lines_between_paragraphs_is_cut():
     assert "Subheading" in kept  # one short line between two paragraphs stays
 
 
+def test_a_run_of_short_sentences_is_not_a_menu():
+    # a results table in a sports report: short lines, but each a sentence ending in a full stop
+    para = ("وحقق الفريق فوزا مهما في الجولة الرابعة من دوري أبطال أوروبا لكرة القدم مساء الثلاثاء، ليقترب من "
+            "التأهل إلى الدور الثاني بعد أن رفع رصيده إلى عشر نقاط في صدارة المجموعة.")
+    results = ["سلتيك ( اسكتلندا ) - بنفيكا ( البرتغال ) 2 - 1 .", "المجموعة الخامسة ليون ( فرنسا ) - روما 1 - 1 .",
+               "ارسنال ( انكلترا ) - بورتو ( البرتغال ) 2 - صفر .", "هامبورغ ( المانيا ) - سسكا موسكو صفر - 1 .",
+               "ميلان ( ايطاليا ) - ليل ( فرنسا ) صفر - صفر .", "اندرلخت ( بلجيكا ) - ايك اثينا 1 - 1 ."]
+    res = classify_text("\n".join([para, *results, para.replace("الثلاثاء", "الأربعاء")]))
+    assert [ln.text for ln in res.body] == [para, *results, para.replace("الثلاثاء", "الأربعاء")]
+    # the same items as links (no full stop) are a menu, cut as a run
+    links = [r.rstrip(" .") for r in results]
+    res = classify_text("\n".join([para, *links, para.replace("الثلاثاء", "الأربعاء")]))
+    assert {ln.reason for ln in res.removed} == {"short_run"} and len(res.removed) == len(links)
+
+
 def test_html_to_text_keeps_hard_wrapped_paragraphs_on_one_line():
     from tasks.clean_html import html_to_text
 
