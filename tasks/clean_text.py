@@ -355,7 +355,7 @@ class LineClassifier:
     def _short_runs(classes: list[str], lines: list[Line]) -> set[int]:
         """Indices of short lines in runs of at least SHORT_RUN (hard lines are
         transparent). A run made of short sentences (SHORT_RUN_SENTENCES of its
-        lines end in a full stop or question mark after 3+ words: a results
+        lines end in . ! ? ؟ … or 。 after 3+ words: a results
         table, a list of short facts) is not a menu: its lines are judged by
         their neighbours like any short line."""
         out: set[int] = set()
