@@ -385,10 +385,16 @@ class LineClassifier:
                 ln.cls, ln.reason = "good", ""
 
     def islands(self, lines: list[Line]) -> None:
-        """Keep the main block of good lines; drop small far-away blocks."""
+        """Keep the main block of good lines; drop small far-away blocks.
+
+        A later copy of a long line (cut as ``repeated``, its first copy kept) does not count as a gap: a text
+        that repeats a run of paragraphs would otherwise cut the repeat and then drop the first copy as an
+        island, losing the paragraphs altogether."""
         blocks: list[list[Line]] = []
         gap = ISLAND_GAP + 1
         for ln in lines:
+            if ln.cls == _HARD and ln.reason == "repeated" and len(ln.tokens) > REPEAT_SHORT_TOKENS:
+                continue
             if ln.cls == "good":
                 if gap > ISLAND_GAP or not blocks:
                     blocks.append([])

@@ -389,6 +389,29 @@ def test_a_run_of_short_sentences_is_not_a_menu():
     assert {ln.reason for ln in res.removed} == {"short_run"} and len(res.removed) == len(links)
 
 
+def test_repeated_paragraphs_do_not_make_their_first_copy_an_island():
+    cities = ["القاهرة", "بيروت", "دمشق", "عمان", "بغداد", "الرياض", "تونس", "الرباط", "الجزائر", "صنعاء",
+              "الدوحة", "مسقط", "الكويت", "المنامة", "طرابلس", "الخرطوم", "نواكشوط", "القدس", "غزة", "حلب", "الموصل",
+              "البصرة", "جدة", "مكة", "فاس", "وهران", "صفاقس", "الإسكندرية", "أسوان", "حمص", "إربد", "الزرقاء", "عدن",
+              "تعز", "بنغازي", "مصراتة", "سوسة", "مراكش", "طنجة", "أغادير"]
+
+    def para(city):
+        return (f"وقال مسؤول في {city} إن الحكومة تعمل على خطة جديدة لتحسين الخدمات العامة في المدينة، وأضاف أن "
+                "المشروع الذي أعلن عنه أمس سيبدأ خلال الأشهر المقبلة بعد أن تنتهي الدراسات التي تجريها الوزارة.")
+
+    first, main = [para(c) for c in cities[:8]], [para(c) for c in cities[8:]]
+    # a short article, then seven of its paragraphs again, then a long article: the copies go, the first copy stays
+    res = classify_text("\n".join(first + first[1:] + main))
+    assert [ln.text for ln in res.body] == first + main
+    assert [ln.reason for ln in res.removed] == ["repeated"] * 7
+    # a small block far from the article (seven symbol lines away) is still an island, and a copied paragraph
+    # after it does not join it back to the article
+    promo = [para(c).replace("مسؤول", "إعلان") for c in cities[:2]]
+    res = classify_text("\n".join(main + ["*"] * 7 + promo + ["*"] * 7 + [main[0]]))
+    assert [ln.text for ln in res.body] == main
+    assert [ln.reason for ln in res.removed if ln.reason != "symbols"] == ["island", "island", "repeated"]
+
+
 def test_html_to_text_keeps_hard_wrapped_paragraphs_on_one_line():
     from tasks.clean_html import html_to_text
 
