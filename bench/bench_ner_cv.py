@@ -12,7 +12,9 @@ core each (about 4 minutes per model on these machines). Also scores the
 same models with only the first known-place rule (PERS -> LOC, no CLDR
 ORG/untagged rules; ``tasks.ner.places``), per block and pooled over all
 blocks (every sentence of train.txt tagged once by a model that did not
-see it).
+see it). And each block as one document through every default step of
+``newsflow inspect`` (clean, language, entities, dates; ``bench_ner.every_step``),
+as a user runs it: gold entities on lines the clean step cuts count as missed.
 Writes ``bench/results/ner_cv.json``. ``--models DIR`` keeps the block
 models in DIR/block<k>of<folds> and reuses them when there and built with
 the same FEATURE_VERSION, c1 and c2 (to score a change in the rules after
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -42,7 +45,10 @@ def _block(args):
     from tasks.ner.model import NERModel
     from tasks.ner.places import Places
     from tasks.ner.persons import PersonNames, model_gazetteer
-    from tasks.ner.train import train
+    from tasks import entities
+    from tasks.ner import META_PATH
+    from tasks.ner.train import train, write_lookups
+    from bench_ner import every_step
 
     sents = read_conll(Path(corpus) / "train.txt")
     lo, hi = len(sents) * k // folds, len(sents) * (k + 1) // folds
@@ -70,10 +76,20 @@ def _block(args):
         # the same model with only the first place rule (PERS -> LOC), as shipped before the CLDR rules
         model.places = Places(json.loads((out / PLACES_NAME).read_text(encoding="utf-8"))["places"])
         pred_rule1 = model.tag(block)
+        # the block as one document through every default step of `newsflow inspect`, as a user runs it
+        write_lookups(out, sents[:lo] + sents[hi:], gaz_entries)
+        (out / META_PATH.name).write_text(json.dumps({"feature_version": FEATURE_VERSION, "params": recipe,
+                                                      "trained_on": {"sentences": len(sents) - (hi - lo),
+                                                                     "what": f"train.txt without block {k}"}}) + "\n",
+                                          encoding="utf-8")
+        os.environ[entities.MODEL_ENV] = str(out)
+        entities.load_backend.cache_clear()
+        gold_every, pred_every = every_step(sents[lo:hi])
     return {"block": k, "sentences": [lo, hi], "train_seconds": round(secs, 1), "model_reused": reused,
             "scores": score(gold, pred),
-            "scores_rule1_only": score(gold, pred_rule1),
-            "_spans": ([spans(g) for g in gold], [spans(p) for p in pred], [spans(p) for p in pred_rule1])}
+            "scores_rule1_only": score(gold, pred_rule1), "every_step": score_spans([gold_every], [pred_every]),
+            "_spans": ([spans(g) for g in gold], [spans(p) for p in pred], [spans(p) for p in pred_rule1]),
+            "_every_step": (gold_every, pred_every)}
 
 
 def main(argv=None) -> int:
@@ -108,12 +124,17 @@ def main(argv=None) -> int:
     gold = [g for b in blocks for g in b["_spans"][0]]
     pooled = score_spans(gold, [p for b in blocks for p in b["_spans"][1]])
     pooled_rule1 = score_spans(gold, [p for b in blocks for p in b["_spans"][2]])
+    every = score_spans(*zip(*(b["_every_step"] for b in blocks)))
     for b in blocks:
-        del b["_spans"]
+        del b["_spans"], b["_every_step"]
     summary["pooled"] = {t: pooled[t]["f1"] for t in types}
     summary["pooled_rule1_only"] = {t: pooled_rule1[t]["f1"] for t in types}
+    summary["pooled_every_step"] = {t: every[t]["f1"] for t in types}
     print("pooled over all blocks, F1:  " + "  ".join(f"{t} {pooled[t]['f1']:.4f}" for t in types))
     print("  places rule 1 only (PERS->LOC): " + "  ".join(f"{t} {pooled_rule1[t]['f1']:.4f}" for t in types))
+    print("  each block as one document through every default step of `newsflow inspect` (clean, language, entities, "
+          "dates): " + "  ".join(f"{t} {every[t]['f1']:.4f}" for t in types))
+    print("  per block, every step: " + " ".join(f"{b['every_step']['overall']['f1']:.4f}" for b in blocks))
     print("  per block, rule 1 only: " + " ".join(f"{b['scores_rule1_only']['overall']['f1']:.4f}" for b in blocks))
     # the shipped recipe's figures in ner_cv.json; another c1/c2 in its own file
     suffix = "".join(f"_{k}={v}" for k, v in sorted(params.items()))

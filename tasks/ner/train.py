@@ -149,6 +149,15 @@ def write_places(out: Path, gaz_entries: dict[str, list[str]]) -> None:
                                    encoding="utf-8")
 
 
+def write_lookups(out: Path, sents, gaz_entries: dict[str, list[str]]) -> None:
+    """What the pipeline's backend reads beside the CRFs: the gazetteer and the
+    name vocabulary of the sentences the model was trained on."""
+    (out / GAZETTEER_PATH.name).write_text(json.dumps(gaz_entries, ensure_ascii=False, indent=0) + "\n",
+                                           encoding="utf-8")
+    (out / NAMES_PATH.name).write_text(json.dumps(name_vocabulary(sents, gaz_entries), ensure_ascii=False,
+                                                  separators=(",", ":")) + "\n", encoding="utf-8")
+
+
 def evaluate(sents, model_dir: Path, gazetteer: Gazetteer) -> dict:
     """Dev scores; the dev sentences are tagged as one stream, like a document."""
     model = NERModel(model_dir, gazetteer)
@@ -204,11 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         secs = train(sents, gazetteer, out, params, args.folds, gaz_entries, persons=persons, clubs=clubs)
         trained_on = {"sentences": len(sents), "what": "all of train.txt (train + dev)", "seconds": round(secs, 1)}
         print(f"retrained on all {len(sents)} sentences in {secs:.0f}s")
-    (out / GAZETTEER_PATH.name).write_text(json.dumps(gaz_entries, ensure_ascii=False, indent=0) + "\n",
-                                           encoding="utf-8")
-    (out / NAMES_PATH.name).write_text(
-        json.dumps(name_vocabulary(train_s if args.train_only else sents, gaz_entries), ensure_ascii=False,
-                   separators=(",", ":")) + "\n", encoding="utf-8")
+    write_lookups(out, train_s if args.train_only else sents, gaz_entries)
     meta = {
         "model": "two-pass crf (pass 2 in two versions: documents of any length, short documents)",
         "folds": args.folds, "feature_version": FEATURE_VERSION, "params": params,
