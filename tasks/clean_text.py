@@ -105,6 +105,11 @@ CJK_WEIGHT = 3  # a CJK character counts as this many characters for the length 
 _SENTENCE_MARKS = re.compile("[\u3002\uff01\uff1f]|[.!?\u104b\u0964][\"'\u201d\u300d\u300f)\uff09\\]]*$")
 
 
+def _keeps_first_copy(ln: Line) -> bool:
+    """A repeated line this long is cut from its second copy on; a shorter one (a menu item, a caption) loses every copy."""
+    return len(ln.tokens) > REPEAT_SHORT_TOKENS
+
+
 def script_of(text: str) -> str:
     text = text[:SCRIPT_SAMPLE]
     letters = sum(map(len, _LETTERS.findall(text)))
@@ -228,7 +233,7 @@ class LineClassifier:
                 _hard(ln, f"cue:{reason}")
                 continue
             if counts.get(ln.key, 0) > 1 and ln.key:
-                if len(ln.tokens) <= REPEAT_SHORT_TOKENS or ln.key in seen:
+                if not _keeps_first_copy(ln) or ln.key in seen:
                     _hard(ln, "repeated")
                     continue
                 seen.add(ln.key)
@@ -393,7 +398,7 @@ class LineClassifier:
         blocks: list[list[Line]] = []
         gap = ISLAND_GAP + 1
         for ln in lines:
-            if ln.cls == _HARD and ln.reason == "repeated" and len(ln.tokens) > REPEAT_SHORT_TOKENS:
+            if ln.cls == _HARD and ln.reason == "repeated" and _keeps_first_copy(ln):
                 continue
             if ln.cls == "good":
                 if gap > ISLAND_GAP or not blocks:
