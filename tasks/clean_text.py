@@ -7,7 +7,7 @@ density in the document's language, script) and goes through two stages:
 1. *Hard* labels that context cannot override: widget cue phrases (data files
    in ``tasks/data/cues``), datelines and bylines (their date, publisher and
    author are kept), symbol-only lines, short lines in another script,
-   lines repeated inside the document, lines recurring across documents of
+   short lines repeated inside the document, lines recurring across documents of
    the same source (``cross_doc`` keys computed by the batch), "related"/"read
    also" lists and a trailing comments section.
 2. *Soft* jusText-style classification of the rest (Pomikálek 2011): long lines
@@ -36,7 +36,7 @@ STOP_LOW = 0.30
 STOP_HIGH = 0.32
 CUE_COVERAGE = 0.5
 CUE_MAX_TOKENS = 12
-REPEAT_SHORT_TOKENS = 15  # repeated lines up to this size: every copy goes
+REPEAT_SHORT_TOKENS = 15  # repeated lines up to this size lose every copy; longer ones are content and stay
 ISLAND_GAP = 6  # non-good lines separating two blocks of good lines
 ISLAND_SHARE = 0.3  # a block smaller than this share of the main block is dropped when far away
 TEASER_MIN_ITEMS = 3  # a trailing list of this many headline-like items under a short header ...
@@ -105,9 +105,12 @@ CJK_WEIGHT = 3  # a CJK character counts as this many characters for the length 
 _SENTENCE_MARKS = re.compile("[\u3002\uff01\uff1f]|[.!?\u104b\u0964][\"'\u201d\u300d\u300f)\uff09\\]]*$")
 
 
-def _keeps_first_copy(ln: Line) -> bool:
-    """A repeated line this long is cut from its second copy on; a shorter one (a menu item, a caption) loses every copy."""
-    return len(ln.tokens) > REPEAT_SHORT_TOKENS
+def _repeats_are_boilerplate(ln: Line) -> bool:
+    """A short line that recurs in a document (a menu item, a caption, a share label) loses every copy. A
+    longer one is a paragraph: its copies stay, as trafilatura keeps them by default (no ``deduplicate``).
+    Cutting the later copies of long lines gained nothing on our labelled pages, lost part of an outside
+    page's expected text, and lost the entities of the paragraphs ANERcorp repeats."""
+    return len(ln.tokens) <= REPEAT_SHORT_TOKENS
 
 
 def script_of(text: str) -> str:
@@ -202,7 +205,6 @@ class LineClassifier:
         for ln in lines:
             scripts[ln.script] = scripts.get(ln.script, 0) + ln.n
         main_script = max(sorted(scripts), key=lambda s: scripts[s]) if scripts else "none"
-        seen: set[str] = set()
         for ln in lines:
             if not any(ch.isalpha() for ch in ln.text) or (len(ln.words) <= 1 and ln.n <= 2):
                 _hard(ln, "symbols")
@@ -232,11 +234,9 @@ class LineClassifier:
             if reason and cov >= CUE_COVERAGE and (len(ln.tokens) <= CUE_MAX_TOKENS or cov == 1.0):
                 _hard(ln, f"cue:{reason}")
                 continue
-            if counts.get(ln.key, 0) > 1 and ln.key:
-                if not _keeps_first_copy(ln) or ln.key in seen:
-                    _hard(ln, "repeated")
-                    continue
-                seen.add(ln.key)
+            if counts.get(ln.key, 0) > 1 and ln.key and _repeats_are_boilerplate(ln):
+                _hard(ln, "repeated")
+                continue
             if ln.key in self.cross_doc:
                 _hard(ln, "cross_doc_repeat")
                 continue
@@ -390,16 +390,10 @@ class LineClassifier:
                 ln.cls, ln.reason = "good", ""
 
     def islands(self, lines: list[Line]) -> None:
-        """Keep the main block of good lines; drop small far-away blocks.
-
-        A later copy of a long line (cut as ``repeated``, its first copy kept) does not count as a gap: a text
-        that repeats a run of paragraphs would otherwise cut the repeat and then drop the first copy as an
-        island, losing the paragraphs altogether."""
+        """Keep the main block of good lines; drop small far-away blocks."""
         blocks: list[list[Line]] = []
         gap = ISLAND_GAP + 1
         for ln in lines:
-            if ln.cls == _HARD and ln.reason == "repeated" and _keeps_first_copy(ln):
-                continue
             if ln.cls == "good":
                 if gap > ISLAND_GAP or not blocks:
                     blocks.append([])
