@@ -327,6 +327,8 @@ class LineClassifier:
         new = list(classes)
         p_strict, n_strict = _nearest(classes, ("good", "bad"))
         p_near, n_near = _nearest(classes, ("good", "bad", "neargood"))
+        # lines before this one are only cut or short: the text's opening line(s)
+        opening = next((i for i, c in enumerate(classes) if c in ("good", "bad", "neargood")), len(classes))
         for i, c in enumerate(classes):
             if c != "short":
                 continue
@@ -334,6 +336,12 @@ class LineClassifier:
             if i in in_run:
                 new[i] = "bad"
             elif p == n == "good":
+                new[i] = "good"
+            elif i < opening and _sentence_like(lines[i]) \
+                    and next((c2 for c2 in classes[i + 1:] if c2 != _HARD), None) in ("good", "neargood"):
+                # a short sentence that opens the text, right before its paragraphs, is its lede, not a menu
+                # item (jusText counts the start of the text as a boilerplate neighbour); a short line
+                # between them (a headline after a ticker line) leaves it to the rules below
                 new[i] = "good"
             elif p == n == "bad":
                 new[i] = "bad"

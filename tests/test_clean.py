@@ -417,6 +417,26 @@ def test_repeated_paragraphs_stay_and_repeated_short_lines_go():
     assert [ln.reason for ln in res.removed if ln.reason != "symbols"] == ["island", "island"]
 
 
+def test_a_short_sentence_opening_the_text_is_its_lede():
+    def para(city):
+        return (f"وقال مسؤول في {city} إن الحكومة تعمل على خطة جديدة لتحسين الخدمات العامة في المدينة، وأضاف أن "
+                "المشروع الذي أعلن عنه أمس سيبدأ خلال الأشهر المقبلة بعد أن تنتهي الدراسات التي تجريها الوزارة.")
+
+    body = [para(c) for c in ["القاهرة", "بيروت", "دمشق", "عمان", "بغداد", "الرياض"]]
+    lede = "أعلنت وزارة الصحة في غزة اليوم تسجيل خمس إصابات جديدة."
+    res = classify_text("\n".join([lede] + body))
+    assert [ln.text for ln in res.body] == [lede] + body and res.removed == []
+    # too short to be a sentence of its own, or closing the text: decided by its neighbours, and cut
+    for lines in (["أعلنت الوزارة تسجيل إصابات."] + body, body + [lede]):
+        res = classify_text("\n".join(lines))
+        assert [ln.text for ln in res.body] == body and [ln.reason for ln in res.removed] == ["short"]
+    # a sentence above the headline is page head, as before
+    headline = "خطة جديدة لتحسين الخدمات في المدن العربية"
+    res = classify_text("\n".join([lede, headline] + body))
+    assert res.title == headline and [ln.text for ln in res.body] == body
+    assert [ln.reason for ln in res.removed] == ["before_title", "title"]
+
+
 def test_html_to_text_keeps_hard_wrapped_paragraphs_on_one_line():
     from tasks.clean_html import html_to_text
 
