@@ -389,17 +389,19 @@ def test_a_run_of_short_sentences_is_not_a_menu():
     assert {ln.reason for ln in res.removed} == {"short_run"} and len(res.removed) == len(links)
 
 
+def _para(city: str) -> str:
+    """A news paragraph of about 190 characters naming ``city``."""
+    return (f"وقال مسؤول في {city} إن الحكومة تعمل على خطة جديدة لتحسين الخدمات العامة في المدينة، وأضاف أن "
+            "المشروع الذي أعلن عنه أمس سيبدأ خلال الأشهر المقبلة بعد أن تنتهي الدراسات التي تجريها الوزارة.")
+
+
 def test_repeated_paragraphs_stay_and_repeated_short_lines_go():
     cities = ["القاهرة", "بيروت", "دمشق", "عمان", "بغداد", "الرياض", "تونس", "الرباط", "الجزائر", "صنعاء",
               "الدوحة", "مسقط", "الكويت", "المنامة", "طرابلس", "الخرطوم", "نواكشوط", "القدس", "غزة", "حلب", "الموصل",
               "البصرة", "جدة", "مكة", "فاس", "وهران", "صفاقس", "الإسكندرية", "أسوان", "حمص", "إربد", "الزرقاء", "عدن",
               "تعز", "بنغازي", "مصراتة", "سوسة", "مراكش", "طنجة", "أغادير"]
 
-    def para(city):
-        return (f"وقال مسؤول في {city} إن الحكومة تعمل على خطة جديدة لتحسين الخدمات العامة في المدينة، وأضاف أن "
-                "المشروع الذي أعلن عنه أمس سيبدأ خلال الأشهر المقبلة بعد أن تنتهي الدراسات التي تجريها الوزارة.")
-
-    first, main = [para(c) for c in cities[:8]], [para(c) for c in cities[8:]]
+    first, main = [_para(c) for c in cities[:8]], [_para(c) for c in cities[8:]]
     # a short article, then seven of its paragraphs again, then a long article: a paragraph is content, and
     # its copies stay (ANERcorp repeats paragraphs like this; cutting them lost their entities)
     res = classify_text("\n".join(first + first[1:] + main))
@@ -411,18 +413,14 @@ def test_repeated_paragraphs_stay_and_repeated_short_lines_go():
     assert [ln.text for ln in res.body] == main
     assert [(ln.reason, ln.text) for ln in res.removed] == [("repeated", caption)] * 2
     # a small block far from the article (seven symbol lines away) is still an island
-    promo = [para(c).replace("مسؤول", "إعلان") for c in cities[:2]]
+    promo = [_para(c).replace("مسؤول", "إعلان") for c in cities[:2]]
     res = classify_text("\n".join(main + ["*"] * 7 + promo))
     assert [ln.text for ln in res.body] == main
     assert [ln.reason for ln in res.removed if ln.reason != "symbols"] == ["island", "island"]
 
 
 def test_a_short_sentence_opening_the_text_is_its_lede():
-    def para(city):
-        return (f"وقال مسؤول في {city} إن الحكومة تعمل على خطة جديدة لتحسين الخدمات العامة في المدينة، وأضاف أن "
-                "المشروع الذي أعلن عنه أمس سيبدأ خلال الأشهر المقبلة بعد أن تنتهي الدراسات التي تجريها الوزارة.")
-
-    body = [para(c) for c in ["القاهرة", "بيروت", "دمشق", "عمان", "بغداد", "الرياض"]]
+    body = [_para(c) for c in ["القاهرة", "بيروت", "دمشق", "عمان", "بغداد", "الرياض"]]
     lede = "أعلنت وزارة الصحة في غزة اليوم تسجيل خمس إصابات جديدة."
     res = classify_text("\n".join([lede] + body))
     assert [ln.text for ln in res.body] == [lede] + body and res.removed == []
