@@ -255,13 +255,18 @@ def _utf32_without_bom(data: bytes) -> str | None:
     return None
 
 
-def _mostly_utf8(data: bytes) -> str | None:
-    """UTF-8 with a rare bad byte (a cut multi-byte character, a stray byte): the text with U+FFFD
-    in their place. Legacy 8-bit text is never "mostly" valid UTF-8, so this takes nothing from it."""
+UTF8_SHARE = 0.8  # of the non-ASCII bytes, in valid UTF-8 sequences: UTF-8 text (legacy 8-bit text: 0.01-0.02)
+UTF8_FEW_BAD = 3  # this many bad bytes are a damaged end or a stray byte whatever the text's length
+
+
+def _utf8_damage(data: bytes) -> tuple[str, int, int, float]:
+    """(text with U+FFFD for each bad byte run, bad runs, good non-ASCII characters, share of the
+    non-ASCII bytes that form valid UTF-8 sequences)."""
     text = data.decode("utf-8", errors="replace")
     bad = text.count("\ufffd") - data.count(b"\xef\xbf\xbd")
-    good = len(text) - len(text.encode("ascii", "ignore")) - text.count("\ufffd")
-    return text if bad * 200 <= good else None
+    good = "".join(c for c in text if c > "\x7f" and c != "\ufffd")
+    high = len(data) - len(data.decode("latin-1").encode("ascii", "ignore"))
+    return text, bad, len(good), (len(good.encode("utf-8")) / high if high else 1.0)
 
 
 def _declared_charset(data: bytes) -> str | None:
@@ -332,7 +337,9 @@ def decode(data: bytes) -> tuple[str, str]:
     """(text, encoding name) or raise DecodeError(reason in binary/undecodable).
 
     Order: BOM; UTF-32/UTF-16 without BOM (NUL pattern); strict UTF-8; UTF-8
-    with at most one bad byte per 200 good non-ASCII characters (U+FFFD); the
+    with at most one bad byte per 200 good non-ASCII characters, or up to three
+    when its other non-ASCII bytes are valid UTF-8 (U+FFFD), while UTF-8 damaged
+    worse is undecodable (no 8-bit reading of it); the
     charset an HTML <meta> or XML declaration gives; Windows-1256 (or
     ISO-8859-6) when the result is plausibly Arabic; Windows-1252 when it reads
     as Western European prose; charset-normalizer's guess when its result reads
@@ -359,9 +366,18 @@ def decode(data: bytes) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as exc:
         utf8_error = exc
-    text = _mostly_utf8(data)
-    if text is not None:
+    # UTF-8 with a rare bad byte (a cut multi-byte character, a stray byte): the text with U+FFFD in their
+    # place. Rare is one per 200 good non-ASCII characters, or up to three in a text whose non-ASCII bytes
+    # are otherwise valid UTF-8 (a short text cut in the middle of a character). Legacy 8-bit text is never
+    # mostly valid UTF-8 (1-2% of its non-ASCII bytes fall into valid sequences by chance).
+    text, bad, good, share = _utf8_damage(data)
+    if bad * 200 <= good or (bad <= UTF8_FEW_BAD and share >= UTF8_SHARE):
         return text, "utf-8"
+    if share >= UTF8_SHARE:
+        # damaged UTF-8, not another encoding: an 8-bit reading of it is mojibake (as Windows-1256, Arabic
+        # UTF-8 reads as runs of ط and ظ that look like Arabic; charset-normalizer once took it for Shift JIS)
+        raise DecodeError("undecodable", f"is UTF-8 with {bad} damaged byte sequence(s) (the first at offset "
+                                         f"{utf8_error.start}), too many to replace")
     declared = _declared_charset(data)
     if declared and declared != "utf-8":
         try:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from newsflow.document import Document, Quarantined, content_id
-from tasks.read import decode, discover, looks_like_html, read_bytes, read_many, read_path
+from tasks.read import DecodeError, decode, discover, looks_like_html, read_bytes, read_many, read_path
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 SEED_FILES = sorted(SEEDS.glob("*.txt"))
@@ -154,6 +154,23 @@ def test_utf8_with_a_stray_bad_byte_keeps_the_text():
     assert d.encoding == "utf-8" and d.content.count("\ufffd") == 1
     assert d.provenance["read"]["replaced_bytes"] == 1
     assert d.content[:300] == seed_text(0)[:300] and d.content[-300:] == seed_text(0)[-300:]
+
+
+def test_short_utf8_cut_in_a_character_is_utf8_not_a_guess():
+    # 11 Arabic letters and a cut one: too short for the one-in-200 rule, and charset-normalizer
+    # once read these bytes as Shift JIS (halfwidth katakana, language "ja")
+    data = "مرحبا بالعالم".encode("utf-8")[:-1] + "نص".encode("utf-8")[:1] + b"\xd8"
+    d = one(read_bytes(data, "cut.txt", "cut.txt"))
+    assert d.encoding == "utf-8" and d.content.startswith("مرحبا بالعال") and d.content.count("\ufffd") == 3
+    assert d.provenance["read"]["replaced_bytes"] == 3
+    # damaged in many places: quarantined as undecodable UTF-8, not read as another encoding
+    words = "قال الرئيس إن المفاوضات ستستأنف الأسبوع المقبل في جنيف".encode("utf-8")
+    damaged = b"".join(words[i:i + 9] + b"\xd9" for i in range(0, len(words), 9))
+    with pytest.raises(DecodeError) as exc:
+        decode(damaged)
+    assert exc.value.reason == "undecodable" and "UTF-8 with" in exc.value.detail
+    # short legacy Arabic is still Windows-1256
+    assert decode("قال الرئيس إن المفاوضات ستستأنف".encode("cp1256"))[1] == "cp1256"
 
 
 def test_western_european_legacy_text():
