@@ -19,7 +19,9 @@ are not a measure. To measure: ``python -m tasks.ner.train --train-only
 Speed: tokens per second of the whole step (tokenise, features, two CRF
 passes, canonicalise) on one core (wall clock, and per CPU second, which
 other load on a shared machine disturbs less), with a cold feature cache, over documents
-of 30 sentences from ANERcorp; model loading is timed separately.
+of 30 sentences from ANERcorp; model loading is timed separately. And
+``long_document``: all of train.txt (125k tokens) as one document through
+the step, its CPU seconds and the peak memory the step allocates.
 Writes ``bench/results/ner.json``.
 """
 from __future__ import annotations
@@ -94,6 +96,35 @@ def speed(sents, per_doc):
             "model_load_seconds": round(load, 3)}
 
 
+def long_document(sents) -> dict:
+    """All of ``sents`` as one document (tokens joined by spaces, a sentence
+    per line) through the entity step, model loaded first and token cache
+    cold: CPU seconds, and the peak memory the step allocates on top of the
+    loaded model (tracemalloc, numpy's arrays included; a second run, as
+    tracing slows Python down)."""
+    import tracemalloc
+
+    text, _ = as_document(sents)
+    entities.load_backend.cache_clear()
+    step = entities.EntityStep("offline")
+    ner = step.backend.ner
+    out = {"sentences": len(sents), "tokens": sum(len(toks) for toks, _ in sents), "characters": len(text)}
+    for traced in (False, True):
+        ner._cache.clear()
+        doc = Document.from_content(text, "bench-long", language="ar")
+        if traced:
+            tracemalloc.start()
+        c0 = time.process_time()
+        step.process(doc)
+        if traced:
+            out["peak_mb"] = round(tracemalloc.get_traced_memory()[1] / 2**20, 1)
+            tracemalloc.stop()
+        else:
+            out["cpu_seconds"] = round(time.process_time() - c0, 2)
+            out["entities"] = len(doc.entities)
+    return out
+
+
 def python_loop_seconds(n: int = 5_000_000) -> float:
     """CPU seconds of a fixed pure-Python loop: how fast this machine runs
     Python right now. Shared hosts vary by 2x and more between runs; the
@@ -134,6 +165,7 @@ def main(argv=None) -> int:
     as_doc = quality(step, dev, len(dev))
     per_sentence = quality(step, dev, 1)
     through = score_spans(*([x] for x in every_step(dev)))
+    long = long_document(sents)
 
     from tasks.ner import META_PATH
     meta = step.backend.model_dir / META_PATH.name
@@ -154,6 +186,8 @@ def main(argv=None) -> int:
     print(f"speed: {spd['tokens_per_second']} tokens/s wall, {spd['tokens_per_cpu_second']} tokens/CPU-s, "
           f"one core ({spd['tokens']} tokens, "
           f"{spd['docs']} docs, {spd['seconds']} s; model load {spd['model_load_seconds']} s)")
+    print(f"one long document (all of train.txt, {long['tokens']} tokens, {long['entities']} entities): "
+          f"{long['cpu_seconds']} CPU-s, peak {long['peak_mb']} MB allocated by the step")
     print(f"machine: a 5M-iteration Python loop takes {spd['python_loop_5m_cpu_seconds'][0]} / "
           f"{spd['python_loop_5m_cpu_seconds'][1]} CPU-s before / after (slower host, fewer tokens per CPU-s)")
 
@@ -162,7 +196,7 @@ def main(argv=None) -> int:
            "dev_sentences": len(dev), "dev_held_out": held_out,
            "dev_one_document": as_doc, "dev_sentence_per_document": per_sentence,
            "dev_every_step": through,
-           "speed_single_core": spd, "python": platform.python_version(), "machine": platform.machine()}
+           "speed_single_core": spd, "long_document": long, "python": platform.python_version(), "machine": platform.machine()}
     path = ROOT / "bench" / "results" / "ner.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")

@@ -204,6 +204,48 @@ def test_place_list_drops_gazetteer_persons():
     assert "الأمم المتحدة" not in cldr  # a CLDR "territory" that ANERcorp tags ORG
 
 
+def test_canonical_forms_of_a_long_document_match_comparing_every_name(monkeypatch):
+    """canonicalise() compares a mention only with the names its words' neighbourhoods index; on a
+    long document's mentions (every gold span of ANERcorp's first 1,200 sentences) that gives the
+    forms that comparing it with every name gives."""
+    from tasks.ner import canonical, spans
+
+    sents = read_conll(find_corpus() / "train.txt")[:1200]
+    mentions = [(" ".join(toks[s:e]), typ) for toks, tags in sents for s, e, typ in sorted(spans(tags))]
+    assert len(mentions) > 2000
+    indexed = canonicalise(mentions)
+
+    class EveryName(canonical._Reps):
+        def same_length(self, key):
+            return [r for r in self.reps if len(r) == len(key)]
+
+        def holding(self, word):
+            return list(self.reps)
+
+    monkeypatch.setattr(canonical, "_Reps", EveryName)
+    assert canonicalise(mentions) == indexed
+    assert len(set(indexed)) < len({m for m, _ in mentions})  # variants and short mentions did merge
+
+
+def test_a_long_document_is_tagged_in_chunks_with_the_tags_of_one_go(monkeypatch):
+    """The CRF passes run over CHUNK_SENTENCES at a time plus the DOC_WINDOW sentences either side
+    that pass 2 reads: the tags and marginals are those of the whole document at once."""
+    from tasks.ner import MODEL_DIR
+    from tasks.ner import model as ner_model
+
+    model = ner_model.NERModel(MODEL_DIR)
+    doc = [toks for toks, _ in split_dev(read_conll(find_corpus() / "train.txt"))[1][:150]]
+    whole = model.crf(doc, True)
+    monkeypatch.setattr(ner_model, "CHUNK_SENTENCES", 20)  # 8 chunks, each with up to 30 sentences around it
+    model._cache.clear()
+    chunked = model.crf(doc, True)
+    assert chunked[0] == whole[0] and chunked[1] == whole[1]
+    # the same up to rounding: a chunk's short sentences share a grid padded to a different length
+    assert all(np.allclose(a, b, rtol=0, atol=1e-9) for a, b in zip(chunked[2], whole[2]))
+    assert len(chunked[2]) == len(doc)
+    assert sum(t != "O" for sent in whole[1] for t in sent) > 100
+
+
 def test_canonical_is_stable_across_documents():
     # the same person in two documents, spelled two ways, with a proclitic once
     a = canonicalise([("كيم جونغ أون", "PERS"), ("بيونغ يانغ", "LOC")])

@@ -28,7 +28,7 @@ what a search for a name should be normalised with.
 from __future__ import annotations
 
 import operator
-from collections import Counter
+from collections import Counter, defaultdict
 from typing import Container, Mapping, Sequence
 
 from tasks.ner.features import normalise
@@ -113,6 +113,48 @@ def words_match(a: str, b: str, min_skeleton: int = 2) -> bool:
     return min(len(a), len(b)) >= 5 and _one_edit(a, b)
 
 
+def _neighbourhood(word: str) -> set[str]:
+    """Keys that any word :func:`words_match` with ``word`` shares with it: its skeleton, the word
+    itself and the word less any one letter (one edit away, two words lose the same letter, or the
+    longer one loses a letter and becomes the shorter)."""
+    out = {"s" + _skeleton(word), "d" + word}
+    out.update("d" + word[:i] + word[i + 1:] for i in range(len(word)))
+    return out
+
+
+class _Reps:
+    """A type's representative names in the order they were chosen, indexed by the
+    :func:`_neighbourhood` keys of their words, so that a mention is compared with the few names
+    that could match it, not with all of them (a long document has thousands)."""
+
+    def __init__(self) -> None:
+        self.reps: list[tuple[str, ...]] = []
+        self._first: dict[tuple[int, str], list[int]] = defaultdict(list)
+        self._words: dict[str, set[int]] = defaultdict(set)
+
+    def add(self, rep: tuple[str, ...]) -> None:
+        i = len(self.reps)
+        self.reps.append(rep)
+        if rep:
+            for n in _neighbourhood(rep[0]):
+                self._first[(len(rep), n)].append(i)
+        for w in set(rep):
+            for n in _neighbourhood(w):
+                self._words[n].add(i)
+
+    def same_length(self, key: tuple[str, ...]) -> list[tuple[str, ...]]:
+        """Names as long as ``key`` whose first word may match its first word, in order."""
+        if not key:
+            return [r for r in self.reps if not r]
+        found = {i for n in _neighbourhood(key[0]) for i in self._first.get((len(key), n), ())}
+        return [self.reps[i] for i in sorted(found)]
+
+    def holding(self, word: str) -> list[tuple[str, ...]]:
+        """Names with a word that may match ``word``, in order."""
+        found = {i for n in _neighbourhood(word) for i in self._words.get(n, ())}
+        return [self.reps[i] for i in sorted(found)]
+
+
 def _contains(full: Sequence[str], part: Sequence[str], same=words_match) -> bool:
     n = len(part)
     return any(all(same(x, y) for x, y in zip(full[i:i + n], part))
@@ -152,24 +194,24 @@ def canonicalise(mentions: Sequence[tuple[str, str]], vocab: Mapping[str, int] |
     for typ, ks in by_type.items():
         # representatives first: longest, most frequent, then smallest
         ks.sort(key=lambda k: (-len(k), -freq[(typ, k)], k))
-        reps: list[tuple[str, ...]] = []
+        reps = _Reps()
         for k in ks:
             rep = _find_rep(k, reps, typ, freq)
             if rep is None:
-                reps.append(k)
+                reps.add(k)
                 rep = k
             out[(typ, k)] = " ".join(rep)
     return [out[(typ, k)] for k, (_, typ) in zip(keys, mentions)]
 
 
-def _find_rep(key: tuple[str, ...], reps: list[tuple[str, ...]], typ: str, freq: Counter):
+def _find_rep(key: tuple[str, ...], reps: _Reps, typ: str, freq: Counter):
     # in a multi-word name the other words back up a one-letter skeleton (هي/هوي)
     short = 1 if len(key) > 1 else 2
-    same = [r for r in reps if len(r) == len(key) and all(words_match(a, b, short) for a, b in zip(r, key))]
+    same = [r for r in reps.same_length(key) if all(words_match(a, b, short) for a, b in zip(r, key))]
     if same:
         return same[0]
     if typ == "PERS" and key:
-        part_of = [r for r in reps if len(r) > len(key) and _contains(r, key)]
+        part_of = [r for r in reps.holding(key[0]) if len(r) > len(key) and _contains(r, key)]
         if part_of:
             # a name that has the part word for word beats one that has it only up to an edit
             # (شويجو: سيرجي شويجو before كيم وشويجو), then the more frequent

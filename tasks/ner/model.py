@@ -34,7 +34,7 @@ from tasks.ner import GAZETTEER_PATH, LEXICON_NAME, MODEL_DIR, NAME_MODEL_NAME, 
 from tasks.ner import rules
 from tasks.ner.clubs import Clubs, club_rule
 from tasks.ner.crf import CRFWeights, marginals, viterbi
-from tasks.ner.features import FeatureExtractor, Gazetteer, Lexicon, doc_features
+from tasks.ner.features import DOC_WINDOW, FeatureExtractor, Gazetteer, Lexicon, doc_features
 from tasks.ner.names import NameModel
 from tasks.ner.persons import PersonNames, model_gazetteer
 from tasks.ner.places import Places
@@ -45,6 +45,10 @@ from tasks.ner.places import Places
 # sentences: 0.7664, 0.7726, 0.7765, 0.7808 with the pass 2 for any length; 0.7748, 0.7770, 0.7773, 0.7783 with
 # the one for short documents.
 SHORT_DOCUMENT = 3
+# A long document's CRF passes run over this many sentences at a time, each chunk with the DOC_WINDOW sentences
+# either side that its pass-2 document features read, so the tags are the same as in one go while the memory
+# stays that of a chunk (the whole of ANERcorp's train.txt, 125k tokens, as one document: +610 MB in one go)
+CHUNK_SENTENCES = 400
 
 
 class NERModel:
@@ -134,7 +138,24 @@ class NERModel:
 
     def _crf(self, sentences: Sequence[Sequence[str]], marginals_too: bool):
         """:meth:`crf`, and the tokens' clitic-free keys per sentence
-        (:func:`tasks.ner.features.gaz_key`, as the features use them)."""
+        (:func:`tasks.ner.features.gaz_key`, as the features use them);
+        a long document in chunks of :data:`CHUNK_SENTENCES`."""
+        n = len(sentences)
+        short = self.short_pass and n <= SHORT_DOCUMENT
+        if n <= CHUNK_SENTENCES + 2 * DOC_WINDOW:
+            return self._crf_chunk(sentences, marginals_too, short)
+        out: tuple[list, list, list | None, list] = ([], [], [] if marginals_too else None, [])
+        for a in range(0, n, CHUNK_SENTENCES):
+            b = min(n, a + CHUNK_SENTENCES)
+            lo, hi = max(0, a - DOC_WINDOW), min(n, b + DOC_WINDOW)
+            got = self._crf_chunk(sentences[lo:hi], marginals_too, short)
+            for acc, part in zip(out, got):
+                if acc is not None:
+                    acc.extend(part[a - lo:b - lo])
+        return out
+
+    def _crf_chunk(self, sentences: Sequence[Sequence[str]], marginals_too: bool, short: bool):
+        """:meth:`_crf` over sentences at once (``short``: use the pass 2 for short documents)."""
         lengths = np.array([len(s) for s in sentences], dtype=np.intp)
         flat = [t for s in sentences for t in s]
         if not flat:
@@ -166,7 +187,7 @@ class NERModel:
         best = best.tolist()
         first = [[labels[b] for b in best[a:a + m]] for a, m in bounds]
         extra = [f for sent in doc_features(key_sents, first) for f in sent]
-        p2 = 2 if self.short_pass and len(sentences) <= SHORT_DOCUMENT else 1
+        p2 = 2 if short else 1
         best, marg = _decode(plan, state[:, p2] + w.sums(extra, p2), w.T[p2], marginals_too)
         best = best.tolist()
         second = [[labels[b] for b in best[a:a + m]] for a, m in bounds]
