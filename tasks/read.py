@@ -59,6 +59,9 @@ FORMATS = ("auto", "text", "html")
 _CHUNK = 1 << 20
 _SNIFF = 8192
 _SAMPLE = 16384  # characters looked at by the plausibility checks
+UTF8_SHARE = 0.8  # of the non-ASCII bytes, in valid UTF-8 sequences: UTF-8 text (legacy 8-bit text: 0.01-0.02)
+UTF8_FEW_BAD = 3  # this many bad bytes are a damaged end or a stray byte whatever the text's length
+_ASCII_BYTES = bytes(range(128))
 
 # Known binary formats, checked on the first bytes: (magic, offset, what it is, extension).
 _MAGIC: tuple[tuple[bytes, int, str, str], ...] = (
@@ -255,17 +258,13 @@ def _utf32_without_bom(data: bytes) -> str | None:
     return None
 
 
-UTF8_SHARE = 0.8  # of the non-ASCII bytes, in valid UTF-8 sequences: UTF-8 text (legacy 8-bit text: 0.01-0.02)
-UTF8_FEW_BAD = 3  # this many bad bytes are a damaged end or a stray byte whatever the text's length
-
-
 def _utf8_damage(data: bytes) -> tuple[str, int, int, float]:
     """(text with U+FFFD for each bad byte run, bad runs, good non-ASCII characters, share of the
     non-ASCII bytes that form valid UTF-8 sequences)."""
     text = data.decode("utf-8", errors="replace")
     bad = text.count("\ufffd") - data.count(b"\xef\xbf\xbd")
     good = "".join(c for c in text if c > "\x7f" and c != "\ufffd")
-    high = len(data) - len(data.decode("latin-1").encode("ascii", "ignore"))
+    high = len(data.translate(None, _ASCII_BYTES))
     return text, bad, len(good), (len(good.encode("utf-8")) / high if high else 1.0)
 
 
