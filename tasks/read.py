@@ -335,7 +335,8 @@ def _charset_normalizer(data: bytes) -> tuple[str, str] | None:
 def decode(data: bytes) -> tuple[str, str]:
     """(text, encoding name) or raise DecodeError(reason in binary/undecodable).
 
-    Order: BOM; UTF-32/UTF-16 without BOM (NUL pattern); strict UTF-8; UTF-8
+    Order: BOM; UTF-32/UTF-16 without BOM (NUL pattern); UTF-8 with up to three
+    stray NULs (U+FFFD), other text with NULs being binary; strict UTF-8; UTF-8
     with at most one bad byte per 200 good non-ASCII characters, or up to three
     when its other non-ASCII bytes are valid UTF-8 (U+FFFD), while UTF-8 damaged
     worse is undecodable (no 8-bit reading of it); the
@@ -360,6 +361,14 @@ def decode(data: bytes) -> tuple[str, str]:
                 text = None
             if text is not None and _plausible(text):
                 return text, enc
+        if data.count(0) <= UTF8_FEW_BAD:
+            # a stray NUL or three in UTF-8 text (a bad write, a string copied with its terminator) is a bad
+            # byte like any other: U+FFFD in its place; more NULs, or NULs among bytes that are not UTF-8, are
+            # binary data
+            try:
+                return data.replace(b"\x00", b"\xef\xbf\xbd").decode("utf-8"), "utf-8"
+            except UnicodeDecodeError:
+                pass
         raise DecodeError("binary", f"contains {data.count(0)} NUL byte(s) and is not UTF-16/UTF-32 text")
     try:
         return data.decode("utf-8"), "utf-8"

@@ -173,6 +173,20 @@ def test_short_utf8_cut_in_a_character_is_utf8_not_a_guess():
     assert decode("قال الرئيس إن المفاوضات ستستأنف".encode("cp1256"))[1] == "cp1256"
 
 
+def test_a_stray_nul_in_utf8_text_is_a_bad_byte_not_binary():
+    data = SEED_FILES[0].read_bytes()
+    d = one(read_bytes(data[:500] + b"\x00" + data[500:], "nul.txt", "nul.txt"))
+    assert d.encoding == "utf-8" and d.provenance["read"]["replaced_bytes"] == 1
+    assert d.content == seed_text(0)[:len(data[:500].decode("utf-8"))] + "\ufffd" + data[500:].decode("utf-8")
+    # four NULs, or NULs among bytes that are not UTF-8, are binary data as before
+    with pytest.raises(DecodeError) as exc:
+        decode(data[:500] + b"\x00" * 4 + data[500:])
+    assert exc.value.reason == "binary" and "4 NUL" in exc.value.detail
+    with pytest.raises(DecodeError) as exc:
+        decode("قال الرئيس".encode("cp1256") + b"\x00")
+    assert exc.value.reason == "binary"
+
+
 def test_western_european_legacy_text():
     text = "Le président a déclaré mardi que les négociations reprendraient à Genève. Où en est-on déjà?\n" * 5
     d = one(read_bytes(text.encode("cp1252"), "fr.txt", "fr.txt"))
