@@ -33,6 +33,7 @@ MODEL_ENV = "NEWSFLOW_NER_MODEL"  # the offline model's directory (default: the 
 BACKENDS = ("auto", "offline", "camel")
 ARABIC_LANGS = {"ar", "arb", "arz", "ary", "apc", "ajp", "acm", "afb", "aeb", "apd", "ayl", "acq"}
 UNSUPPORTED_REASON = "entities are produced for Arabic only"
+NO_TEXT_REASON = "the document has no text to tag"
 
 _ARABIC = re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]")
 _LETTER = re.compile(r"[^\W\d_]")
@@ -69,12 +70,13 @@ def choose_backend(setting: str | None = None) -> str:
     return value
 
 
-def is_arabic(doc: Document) -> bool:
-    """From ``doc.language`` when known, else from the script of the text."""
+def is_arabic(doc: Document, text: str | None = None) -> bool:
+    """From ``doc.language`` when known, else from the script of the text
+    (``text`` if given, else the document's)."""
     lang = (doc.language or "").lower().split("-")[0].split("_")[0]
     if lang and lang not in ("und", "unknown", "mixed"):
         return lang in ARABIC_LANGS
-    letters = _LETTER.findall(doc.text[:20000])
+    letters = _LETTER.findall((doc.text if text is None else text)[:20000])
     if not letters:
         return False
     return sum(1 for c in letters if _ARABIC.match(c)) >= 0.5 * len(letters)
@@ -194,17 +196,21 @@ class EntityStep(Step):
         text = doc.text or ""
         for r in doc.removed:
             r.entities = []
-        if not is_arabic(doc) and text.strip():
-            doc.entities = []
-            doc.provenance["entities"] = {"backend": label, "supported": False, "reason": UNSUPPORTED_REASON,
-                                          "language": doc.language}
-            return doc
-        backend = self.backend
-        sents = sentences(tokenize(text), text)
         # the title, byline, dateline and credit lines the clean step cut are tagged after the body, as part of
         # the same document (the CRF's second pass reads how the body tagged a name: the title's بوتين is a
         # person because the body's is), and canonicalised with it (a short mention takes the body's full name)
         lines = [r for r in doc.removed if r.reason in ENTITY_REASONS and r.text.strip()]
+        # with no body, the language (or the script of those lines) decides; with none of them either, there
+        # is nothing to tag, whatever the language
+        has_text = bool(text.strip())
+        if not is_arabic(doc, text if has_text else "\n".join(r.text for r in lines)):
+            doc.entities = []
+            reason = UNSUPPORTED_REASON if has_text or lines else NO_TEXT_REASON
+            doc.provenance["entities"] = {"backend": label, "supported": False, "reason": reason,
+                                          "language": doc.language}
+            return doc
+        backend = self.backend
+        sents = sentences(tokenize(text), text)
         line_sents = [sentences(tokenize(r.text), r.text) for r in lines]
         flat = [s for ss in line_sents for s in ss]
         tagged = backend.tag([[t[0] for t in s] for s in sents + flat])

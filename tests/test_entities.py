@@ -10,7 +10,7 @@ import pytest
 from newsflow.document import Document, Removed
 from newsflow.pipeline import Pipeline
 from tasks import entities
-from tasks.entities import UNSUPPORTED_REASON, BackendUnavailable, EntityStep, choose_backend
+from tasks.entities import NO_TEXT_REASON, UNSUPPORTED_REASON, BackendUnavailable, EntityStep, choose_backend
 from tasks.ner import as_document, find_corpus, read_conll, score_spans, split_dev
 from tasks.ner.canonical import canonical_key, canonicalise
 from tasks.ner.features import tokenize
@@ -334,6 +334,23 @@ def test_non_arabic_document_has_no_entities(step):
 def test_language_field_wins_over_script(step):
     doc = step.process(Document.from_content("بوتين في موسكو", "x", language="fa"))
     assert doc.entities == [] and doc.provenance["entities"]["supported"] is False
+
+
+def test_a_document_with_no_body_says_so_or_tags_its_cut_title(step):
+    # nothing to tag: not "supported" as Arabic with 0 tokens
+    for text in ("", "  \n"):
+        prov = step.process(Document.from_content(text, "empty")).provenance["entities"]
+        assert prov["supported"] is False and prov["reason"] == NO_TEXT_REASON
+    # the clean step cut every line: an Arabic title is still tagged, an English one is not
+    doc = Document.from_content("", "cut")
+    doc.removed = [Removed(text="بوتين يصل إلى بكين", reason="title", line=1)]
+    doc = step.process(doc)
+    assert doc.provenance["entities"]["supported"] is True
+    assert ("بوتين", "PERS") in {(e.text, e.type) for e in doc.removed[0].entities}
+    doc = Document.from_content("", "cut-en")
+    doc.removed = [Removed(text="Putin arrives in Beijing", reason="title", line=1)]
+    doc = step.process(doc)
+    assert doc.removed[0].entities == [] and doc.provenance["entities"]["reason"] == UNSUPPORTED_REASON
 
 
 def test_odd_input_does_not_raise(step):
