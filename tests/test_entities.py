@@ -743,6 +743,28 @@ def test_palace_names_need_an_unseen_name():
     tags = ["O"] * 6
     palace_names(toks, tags, lex, names)
     assert tags == ["O", "B-LOC", "I-LOC", "O", "O", "O"]
+    # the CRF took the unseen name for a one-word person: still a palace; not a longer person, not a seen word
+    toks = "في قصر كومسوسان و قصر كيم جونغ و قصر نظر".split()
+    tags = ["O", "O", "B-PERS", "O", "O", "B-PERS", "I-PERS", "O", "O", "B-PERS"]
+    palace_names(toks, tags, lex, names)
+    assert tags == ["O", "B-LOC", "I-LOC", "O", "O", "B-PERS", "I-PERS", "O", "O", "B-PERS"]
+
+
+def test_unseen_name_heads_follow_the_document():
+    from tasks.ner.features import Lexicon
+    from tasks.ner.rules import unseen_name_heads
+
+    lex = Lexicon(words={"قال": ["O"]})
+    sents = ["وزيرة الخارجية تشو سون هوي".split(), "وطلب من تشو سون هي".split(), "قال سون هوي".split(),
+             "الشيخة حسينة و الشيخة حسينة".split()]
+    tags = [["O", "O", "O", "B-PERS", "I-PERS"], ["O", "O", "B-PERS", "I-PERS", "O"], ["O", "B-PERS", "I-PERS"],
+            ["B-PERS", "I-PERS", "O", "O", "B-PERS"]]
+    conf = [[1.0, 1.0, 1.0, 0.9, 0.9], [1.0] * 5, [1.0] * 3, [1.0] * 5]
+    unseen_name_heads(sents, tags, lex, conf)
+    # تشو starts a two-word person in the next sentence: it joins سون هوي, with the span's confidence
+    assert tags[0] == ["O", "O", "B-PERS", "I-PERS", "I-PERS"] and conf[0][2] == 0.9
+    # a word training saw (قال) does not join; nor does a definite word (a title), though it heads a span elsewhere
+    assert tags[2] == ["O", "B-PERS", "I-PERS"] and tags[3] == ["B-PERS", "I-PERS", "O", "O", "B-PERS"]
 
 
 def test_national_bodies_take_their_country_adjective():

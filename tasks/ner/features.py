@@ -25,12 +25,14 @@ from camel_tools.utils.normalize import (
     normalize_teh_marbuta_ar,
 )
 
+from tasks.ner.morph import morph_class
+
 if TYPE_CHECKING:
     from tasks.ner.names import NameModel
     from tasks.ner.persons import PersonNames
 
 # Bump when the features change: a model is only valid with its feature set.
-FEATURE_VERSION = "7"
+FEATURE_VERSION = "8"
 
 # Persian/Urdu letter forms that show up in Arabic news (تسنیم), invisible marks.
 _EXTRA = str.maketrans({
@@ -373,7 +375,9 @@ class FeatureExtractor:
             f.extend("nc=" + m for m in self.names.marks(bare))
         if self.persons is not None:
             f.extend("pn=" + m for m in self.persons.marks(bare))
-        ctx_base = ["w=" + n, "s=" + stem, "sh=" + shp]
+        bm = morph_class(tok)  # what parts of speech the Buckwalter lexicon allows the word (tasks.ner.morph)
+        f.append("bm=" + bm)
+        ctx_base = ["w=" + n, "s=" + stem, "sh=" + shp, "bm=" + bm]
         if len(bare) > 2:
             ctx_base.append("x2=" + bare[-2:])
         ctx = {o: [f"{o}{c}" for c in ctx_base] for o in self.WINDOW}

@@ -31,7 +31,7 @@ import numpy as np
 import pycrfsuite
 
 from tasks.ner import GAZETTEER_PATH, LEXICON_NAME, MODEL_DIR, NAME_MODEL_NAME, PLACES_NAME, crf_paths
-from tasks.ner import rules
+from tasks.ner import morph, rules
 from tasks.ner.clubs import Clubs, club_rule
 from tasks.ner.crf import CRFWeights, marginals, viterbi
 from tasks.ner.features import DOC_WINDOW, FeatureExtractor, Gazetteer, Lexicon, doc_features
@@ -73,6 +73,7 @@ class NERModel:
         self.organisations = rules.organisations()
         self.clubs = Clubs.load(d)
         self.lexicon = lexicon
+        morph.lexicon()  # the Buckwalter lexicon the features read (0.15 s), loaded with the model
         self._pad = {o: self.weights.sums([[f"{o}pad"]])[0] for o in FeatureExtractor.WINDOW}
         self._cache: dict[str, tuple[np.ndarray, str]] = {}
         # crfsuite's own taggers: the reference the numpy tagging is tested against, and tasks.ner.neural
@@ -125,6 +126,7 @@ class NERModel:
             else:
                 out.append(tags)
         tags = [o[0] for o in out] if confidence else out
+        rules.unseen_name_heads(sentences, tags, self.lexicon, [o[1] for o in out] if confidence else None)
         rules.split_joined_persons(sentences, tags)
         rules.extend_names_over_connectors(sentences, tags, [o[1] for o in out] if confidence else None)
         return out

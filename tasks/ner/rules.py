@@ -77,7 +77,7 @@ import numpy as np
 
 from tasks.ner import spans
 from tasks.ner.canonical import proclitic_options
-from tasks.ner.features import Lexicon, gaz_key, lengths_by_first, longest_name, name_runs, normalise
+from tasks.ner.features import DOC_WINDOW, Lexicon, gaz_key, lengths_by_first, longest_name, name_runs, normalise
 from tasks.ner.names import NameModel
 from tasks.ner.places import Places, set_span
 
@@ -351,6 +351,35 @@ def split_joined_persons(sentences: Sequence[Sequence[str]], tags: Sequence[list
                     tt[i] = "B-PERS"
 
 
+def unseen_name_heads(sentences: Sequence[Sequence[str]], tags: Sequence[list[str]], lexicon: Lexicon,
+                      conf: Sequence[list[float]] | None = None) -> None:
+    """An untagged word right before a PERS span joins it, in place, when
+    training never saw the word and the same word begins a PERS span of two
+    words or more within ±:data:`DOC_WINDOW` sentences: تشو + سون هوي, when
+    تشو سون is a person two sentences on. The CRF knows a transliterated name
+    by its neighbours, and sometimes starts it one word late. Not a definite
+    word: الشيخة in الشيخة حسينة is a title, outside the name in ANERcorp.
+    ``conf``: the word taken in gets the span's first one."""
+    heads: list[set[str]] = [{gaz_key(toks[s]) for s, e, typ in spans(tt) if typ == "PERS" and e - s >= 2}
+                             for toks, tt in zip(sentences, tags)]
+    if not any(heads):
+        return
+    for k, (toks, tt) in enumerate(zip(sentences, tags)):
+        near = None
+        for s, e, typ in spans(tt):
+            if typ != "PERS" or s == 0 or tt[s - 1] != "O" or not _has_letters(toks[s - 1]):
+                continue
+            key = gaz_key(toks[s - 1])
+            if lexicon.words.get(key) is not None or _definite(toks[s - 1]):
+                continue  # a definite word is a title or a description (الشيخة حسينة), not a name's head
+            if near is None:
+                near = set().union(*heads[max(0, k - DOC_WINDOW):k + DOC_WINDOW + 1])
+            if key in near:
+                tt[s - 1], tt[s] = "B-PERS", "I-PERS"
+                if conf is not None:
+                    conf[k][s - 1] = conf[k][s]
+
+
 # words that join the parts of an Arabic name and cannot end one (سعد بن أبي وقاص, محمد بن راشد آل مكتوم)
 NAME_CONNECTORS = frozenset(normalise(w) for w in ("بن", "ابن", "بنت", "أبو", "أبي", "أبا", "عبد", "آل", "بو", "ولد"))
 
@@ -439,12 +468,17 @@ PALACE = _group("قصر")
 def palace_names(tokens: Sequence[str], tags: list[str], lexicon: Lexicon, names: NameModel,
                  heads: Heads | None = None) -> None:
     """قصر + an untagged word that training never saw and that the name
-    model does not take for an ordinary word: a palace, LOC (قصر كومسوسان)."""
+    model does not take for an ordinary word, or + such a word that the CRF
+    took for a one-word person: a palace, LOC (قصر كومسوسان)."""
     for i in (heads or Heads(tokens)).at(PALACE):
-        if i + 1 >= len(tokens) or tags[i] != "O" or tags[i + 1] != "O" or not _has_letters(tokens[i + 1]):
+        if i + 1 >= len(tokens) or tags[i] != "O" or not _has_letters(tokens[i + 1]):
             continue
         key = gaz_key(tokens[i + 1])
-        if lexicon.words.get(key) is None:
+        if lexicon.words.get(key) is not None:
+            continue
+        if tags[i + 1] == "B-PERS" and (i + 2 >= len(tokens) or not tags[i + 2].startswith("I-")):
+            set_span(tags, i, i + 2, "LOC")  # a palace named like a person: the CRF saw a name, not whose
+        elif tags[i + 1] == "O":
             names.fill([key])
             if names.marks(key) != ["O"]:
                 set_span(tags, i, i + 2, "LOC")
