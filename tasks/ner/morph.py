@@ -99,7 +99,9 @@ def _pairs(path: Path) -> set[tuple[str, str]]:
         return {tuple(line.split()) for line in f if not line.startswith(";") and line.strip()}
 
 
-class Lexicon:
+class BuckwalterLexicon:
+    """The lexicon's prefixes, stems and suffixes (unvocalised form -> categories) and its compatibility tables."""
+
     def __init__(self, folder: Path | None = None):
         folder = folder or data_dir()
         self.prefixes = {k: {c for c, _ in v} for k, v in _entries(folder / "dictPrefixes").items()}
@@ -150,8 +152,8 @@ class Lexicon:
 
 
 @lru_cache(maxsize=1)
-def lexicon() -> Lexicon:
-    return Lexicon()
+def lexicon() -> BuckwalterLexicon:
+    return BuckwalterLexicon()
 
 
 @lru_cache(maxsize=100_000)
