@@ -361,7 +361,8 @@ def decode(data: bytes) -> tuple[str, str]:
                 text = None
             if text is not None and _plausible(text):
                 return text, enc
-        if data.count(0) <= UTF8_FEW_BAD:
+        nuls = data.count(0)
+        if nuls <= UTF8_FEW_BAD:
             # a stray NUL or three in UTF-8 text (a bad write, a string copied with its terminator) is a bad
             # byte like any other: U+FFFD in its place; more NULs, or NULs among bytes that are not UTF-8, are
             # binary data
@@ -369,7 +370,7 @@ def decode(data: bytes) -> tuple[str, str]:
                 return data.replace(b"\x00", b"\xef\xbf\xbd").decode("utf-8"), "utf-8"
             except UnicodeDecodeError:
                 pass
-        raise DecodeError("binary", f"contains {data.count(0)} NUL byte(s) and is not UTF-16/UTF-32 text")
+        raise DecodeError("binary", f"contains {nuls} NUL byte(s) and is not UTF-16/UTF-32 text")
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as exc:
