@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import operator
 from collections import Counter, defaultdict
+from functools import lru_cache
 from typing import Container, Mapping, Sequence
 
 from tasks.ner.features import normalise
@@ -113,13 +114,15 @@ def words_match(a: str, b: str, min_skeleton: int = 2) -> bool:
     return min(len(a), len(b)) >= 5 and _one_edit(a, b)
 
 
-def _neighbourhood(word: str) -> set[str]:
+@lru_cache(maxsize=65_536)
+def _neighbourhood(word: str) -> frozenset[str]:
     """Keys that any word :func:`words_match` with ``word`` shares with it: its skeleton, the word
     itself and the word less any one letter (one edit away, two words lose the same letter, or the
-    longer one loses a letter and becomes the shorter)."""
+    longer one loses a letter and becomes the shorter). Cached: a name's words are looked up for
+    each of its mentions and added again when it becomes a representative."""
     out = {"s" + _skeleton(word), "d" + word}
     out.update("d" + word[:i] + word[i + 1:] for i in range(len(word)))
-    return out
+    return frozenset(out)
 
 
 class _Reps:
