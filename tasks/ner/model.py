@@ -126,7 +126,7 @@ class NERModel:
             else:
                 out.append(tags)
         tags = [o[0] for o in out] if confidence else out
-        rules.unseen_name_heads(sentences, tags, self.lexicon, [o[1] for o in out] if confidence else None)
+        rules.unseen_name_heads(sentences, tags, self.lexicon, [o[1] for o in out] if confidence else None, keys)
         rules.split_joined_persons(sentences, tags)
         rules.extend_names_over_connectors(sentences, tags, [o[1] for o in out] if confidence else None)
         return out

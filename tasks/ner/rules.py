@@ -352,16 +352,21 @@ def split_joined_persons(sentences: Sequence[Sequence[str]], tags: Sequence[list
 
 
 def unseen_name_heads(sentences: Sequence[Sequence[str]], tags: Sequence[list[str]], lexicon: Lexicon,
-                      conf: Sequence[list[float]] | None = None) -> None:
+                      conf: Sequence[list[float]] | None = None,
+                      keys: Sequence[Sequence[str]] | None = None) -> None:
     """An untagged word right before a PERS span joins it, in place, when
     training never saw the word and the same word begins a PERS span of two
     words or more within ±:data:`DOC_WINDOW` sentences: تشو + سون هوي, when
     تشو سون is a person two sentences on. The CRF knows a transliterated name
     by its neighbours, and sometimes starts it one word late. Not a definite
     word: الشيخة in الشيخة حسينة is a title, outside the name in ANERcorp.
-    ``conf``: the word taken in gets the span's first one."""
-    heads: list[set[str]] = [{gaz_key(toks[s]) for s, e, typ in spans(tt) if typ == "PERS" and e - s >= 2}
-                             for toks, tt in zip(sentences, tags)]
+    ``conf``: the word taken in gets the span's first one. ``keys``: each
+    sentence's :func:`tasks.ner.features.gaz_key` of its tokens, if the caller
+    has them (the tagger does)."""
+    if keys is None:
+        keys = [[gaz_key(t) for t in toks] for toks in sentences]
+    heads: list[set[str]] = [{kk[s] for s, e, typ in spans(tt) if typ == "PERS" and e - s >= 2}
+                             for kk, tt in zip(keys, tags)]
     if not any(heads):
         return
     for k, (toks, tt) in enumerate(zip(sentences, tags)):
@@ -369,7 +374,7 @@ def unseen_name_heads(sentences: Sequence[Sequence[str]], tags: Sequence[list[st
         for s, e, typ in spans(tt):
             if typ != "PERS" or s == 0 or tt[s - 1] != "O" or not _has_letters(toks[s - 1]):
                 continue
-            key = gaz_key(toks[s - 1])
+            key = keys[k][s - 1]
             if lexicon.words.get(key) is not None or _definite(toks[s - 1]):
                 continue  # a definite word is a title or a description (الشيخة حسينة), not a name's head
             if near is None:
