@@ -48,6 +48,7 @@ def _block(args):
     from tasks import entities
     from tasks.ner import META_PATH
     from tasks.ner.train import train, write_lookups
+    from tasks.ner.phrases import write_phrases
     from bench_ner import every_step
 
     sents = read_conll(Path(corpus) / "train.txt")
@@ -71,6 +72,9 @@ def _block(args):
             out.mkdir(parents=True, exist_ok=True)
             secs = train(sents[:lo] + sents[hi:], gazetteer, out, recipe, 4, gaz_entries, persons=persons)
             done.write_text(f"{secs:.1f} {FEATURE_VERSION} {tag}\n", encoding="utf-8")
+        # the multi-word names of this block's training sentences (tasks.ner.phrases): written again on every
+        # run, so block models kept from before the rule get them too
+        write_phrases(out, sents[:lo] + sents[hi:])
         model = NERModel(out, gazetteer)
         pred = model.tag(block)
         # the same model with only the first place rule (PERS -> LOC), as shipped before the CLDR rules

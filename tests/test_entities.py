@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import pytest
@@ -1040,3 +1041,85 @@ def test_shipped_model_has_club_names():
     assert model.tag(sents) == want
     model.clubs = Clubs()
     assert model.tag(sents) != want
+
+
+def _bio(text: str, spans_: Sequence[tuple[int, int, str]]) -> tuple[list[str], list[str]]:
+    toks = text.split()
+    tags = ["O"] * len(toks)
+    for s, e, typ in spans_:
+        tags[s:e] = ["B-" + typ] + ["I-" + typ] * (e - s - 1)
+    return toks, tags
+
+
+def test_known_phrases_keep_the_types_training_mostly_gave():
+    from tasks.ner.features import gaz_key
+    from tasks.ner.phrases import KnownPhrases
+
+    sents = [
+        _bio("قال مجلس الأمن إن", [(1, 3, "ORG")]),
+        _bio("وأكد لمجلس الأمن أن", [(1, 3, "ORG")]),  # ل off the first word: the same phrase
+        _bio("في مجلس الأمن", []),  # untagged once in three: still ORG (2 of 3)
+        _bio("زار الشرق الأوسط", [(1, 3, "LOC")]),
+        _bio("وقالت الشرق الأوسط", [(1, 3, "ORG")]),  # one each: a tie, dropped
+        _bio("ليس فقط هنا", [(0, 2, "MISC")]),
+        _bio("ليس فقط", []),
+        _bio("ليس فقط", []),  # tagged once in three: dropped
+        _bio("وصل بوتين", [(1, 2, "PERS")]),  # one word: the CRF's lexicon feature has it
+        _bio("شركة بي . سي", [(1, 4, "ORG")]),  # a phrase with a word of punctuation only
+    ]
+    phrases = KnownPhrases.learn(sents)
+    key = lambda text: tuple(gaz_key(w) for w in text.split())  # noqa: E731
+    assert phrases.types == {key("مجلس الأمن"): "ORG"}
+    assert KnownPhrases.from_json(phrases.to_json()).types == phrases.types
+    assert not KnownPhrases() and len(phrases) == 1
+
+
+def test_known_phrases_rule():
+    from tasks.ner.features import gaz_key
+    from tasks.ner.phrases import KnownPhrases, known_phrases
+
+    phrases = KnownPhrases({tuple(gaz_key(w) for w in p.split()): t for p, t in (
+        ("الشرق الأوسط", "LOC"), ("توفيق الحكيم", "PERS"), ("الدول العربية", "LOC"), ("فلسطين ولبنان", "LOC"))})
+
+    def rule(tokens, tags):
+        known_phrases(tokens, tags, phrases, [gaz_key(t) for t in tokens])
+
+    cases = [
+        # untagged, mistyped, cut in two, or with a clitic on the first word: one span of the phrase's type
+        ("كتب توفيق الحكيم", ["O", "O", "O"], ["O", "B-PERS", "I-PERS"]),
+        ("في الشرق الأوسط", ["O", "B-ORG", "I-ORG"], ["O", "B-LOC", "I-LOC"]),
+        ("زار فلسطين ولبنان", ["O", "B-LOC", "B-LOC"], ["O", "B-LOC", "I-LOC"]),
+        ("بالشرق الأوسط", ["B-LOC", "O"], ["B-LOC", "I-LOC"]),
+        # a span that starts right after it stays its own
+        ("الشرق الأوسط أوروبا", ["B-ORG", "I-ORG", "I-LOC"], ["B-LOC", "I-LOC", "B-LOC"]),
+        # left alone: a longer span around it, or a span running into it from before or out past its end
+        ("جامعة الدول العربية", ["B-ORG", "I-ORG", "I-ORG"], ["B-ORG", "I-ORG", "I-ORG"]),
+        ("الدول العربية الكبرى", ["O", "B-ORG", "I-ORG"], ["O", "B-ORG", "I-ORG"]),
+        ("سمير توفيق الحكيم", ["B-PERS", "I-PERS", "O"], ["B-PERS", "I-PERS", "O"]),
+    ]
+    _check_rule(cases, rule)
+    empty = ["O", "O"]
+    known_phrases(["توفيق", "الحكيم"], empty, KnownPhrases(), ["توفيق", "حكيم"])
+    assert empty == ["O", "O"]
+    # a known place is only ever made a LOC: ANERcorp's one article on Korea tags بيونج يانج as the government
+    city = KnownPhrases({tuple(gaz_key(w) for w in "بيونج يانج".split()): "ORG",
+                         tuple(gaz_key(w) for w in "الشرق الأوسط".split()): "LOC"})
+    places = Places(["بيونغ يانغ", "الشرق الأوسط"])
+    for text, tags, want in (("زار بيونج يانج", ["O", "B-LOC", "I-LOC"], ["O", "B-LOC", "I-LOC"]),
+                             ("في الشرق الأوسط", ["O", "B-ORG", "I-ORG"], ["O", "B-LOC", "I-LOC"])):
+        toks = text.split()
+        known_phrases(toks, tags, city, [gaz_key(t) for t in toks], places)
+        assert tags == want, text
+
+
+def test_shipped_model_has_the_phrases_of_its_training_sentences():
+    """``phrases.json`` is what the build learns from all of train.txt (the
+    sentences the shipped CRFs were trained on), and the tagger reads it."""
+    from tasks.ner import MODEL_DIR
+    from tasks.ner.model import NERModel
+    from tasks.ner.phrases import KnownPhrases
+
+    shipped = KnownPhrases.load(MODEL_DIR)
+    assert shipped.types == KnownPhrases.learn(read_conll(find_corpus() / "train.txt")).types
+    assert len(shipped) > 1000 and set(shipped.types.values()) == {"PERS", "LOC", "ORG", "MISC"}
+    assert NERModel(MODEL_DIR).phrases.types == shipped.types

@@ -12,7 +12,8 @@ place names (:mod:`tasks.ner.places`, when the model directory has
 ORG span or an untagged run that is exactly a CLDR place, becomes LOC;
 then the rules of :mod:`tasks.ner.rules` (known organisations, agency, paper, titled, party, bank and palace names,
 national bodies, joined places, name tails, then sports clubs' names (:mod:`tasks.ner.clubs`, when the
-model directory has ``clubs.json``), and-joined names, name connectors).
+model directory has ``clubs.json``), the multi-word names training tagged (:mod:`tasks.ner.phrases`, when
+the model directory has ``phrases.json``), and-joined names, name connectors).
 
 The passes are trained with python-crfsuite; tagging reads their weights
 and runs in numpy (:mod:`tasks.ner.crf`), with crfsuite's tags and marginals
@@ -36,6 +37,7 @@ from tasks.ner.clubs import Clubs, club_rule
 from tasks.ner.crf import CRFWeights, marginals, viterbi
 from tasks.ner.features import DOC_WINDOW, FeatureExtractor, Gazetteer, Lexicon, doc_features
 from tasks.ner.names import NameModel
+from tasks.ner.phrases import KnownPhrases, known_phrases
 from tasks.ner.persons import PersonNames, model_gazetteer
 from tasks.ner.places import Places
 
@@ -72,6 +74,7 @@ class NERModel:
         self.demonyms = rules.Demonyms(self.places.keys)
         self.organisations = rules.organisations()
         self.clubs = Clubs.load(d)
+        self.phrases = KnownPhrases.load(d)
         self.lexicon = lexicon
         morph.lexicon()  # the Buckwalter lexicon the features read (0.15 s), loaded with the model
         self._pad = {o: self.weights.sums([[f"{o}pad"]])[0] for o in FeatureExtractor.WINDOW}
@@ -116,6 +119,7 @@ class NERModel:
             rules.unseen_name_tails(toks, tags, marg[k], index, self.lexicon)
             if self.clubs:
                 club_rule(toks, tags, keys[k], self.clubs, self.places, self.lexicon)
+            known_phrases(toks, tags, self.phrases, keys[k], self.places)
             if confidence:
                 # the CRF's marginal of the tag it gave (a span retyped by a rule keeps it); a span the rules
                 # found where the CRF saw none gets the CRF's (low) marginal of the rule's tag

@@ -5,7 +5,7 @@ in the repo or ``../shared/data/anercorp/`` (``--corpus`` overrides), holds
 out the last 10% of sentences as dev, trains the two-pass CRF on the rest and
 reports dev P/R/F1 (held out), then retrains on all sentences (train + dev)
 and writes ``tasks/data/ner/`` (``pass1.crfsuite``, ``pass2.crfsuite``,
-``lexicon.json``, ``namemodel.json``, ``attributes.txt``, ``places.json``, ``clubs.json``, ``model.json`` with
+``lexicon.json``, ``namemodel.json``, ``attributes.txt``, ``places.json``, ``clubs.json``, ``phrases.json``, ``model.json`` with
 the held-out dev figures, ``gazetteer.json``, ``names.json``): the shipped
 model has seen dev, so measure with ``--train-only --out DIR``, which writes
 the train-split model instead (``bench/bench_ner.py --model DIR`` then gives
@@ -34,6 +34,7 @@ from tasks.ner.clubs import club_names, write_clubs
 from tasks.ner.crf import CRFWeights
 from tasks.ner.persons import PersonNames, model_gazetteer
 from tasks.ner.model import NERModel
+from tasks.ner.phrases import write_phrases
 from tasks.ner.features import (FEATURE_VERSION, FeatureExtractor, Gazetteer, Lexicon, doc_features, normalise,
                                 gaz_key, read_gazetteers, with_extra)
 
@@ -138,6 +139,7 @@ def train(sents, gazetteer: Gazetteer, out: Path, params: dict, folds: int = 4,
     (out / ATTRIBUTES_NAME).write_text("\n".join(model_attributes(out)) + "\n", encoding="utf-8")
     write_places(out, gaz_entries or {})
     write_clubs(out, clubs)
+    write_phrases(out, sents)
     if persons is not None:
         persons.write(out)
     return time.perf_counter() - t0
