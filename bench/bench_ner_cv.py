@@ -15,7 +15,7 @@ blocks (every sentence of train.txt tagged once by a model that did not
 see it). And each block as one document through every default step of
 ``newsflow inspect`` (clean, language, entities, dates; ``bench_ner.every_step``),
 as a user runs it: gold entities on lines the clean step cuts count as missed.
-Writes ``bench/results/ner_cv.json``. ``--models DIR`` keeps the block
+Writes ``bench/results/ner_cv.json`` (``ner_cv_folds=N.json`` for another ``--folds``). ``--models DIR`` keeps the block
 models in DIR/block<k>of<folds> and reuses them when there and built with
 the same FEATURE_VERSION, c1 and c2 (to score a change in the rules after
 the CRFs without training them again; delete DIR when training changes
@@ -140,8 +140,8 @@ def main(argv=None) -> int:
           "dates): " + "  ".join(f"{t} {every[t]['f1']:.4f}" for t in types))
     print("  per block, every step: " + " ".join(f"{b['every_step']['overall']['f1']:.4f}" for b in blocks))
     print("  per block, rule 1 only: " + " ".join(f"{b['scores_rule1_only']['overall']['f1']:.4f}" for b in blocks))
-    # the shipped recipe's figures in ner_cv.json; another c1/c2 in its own file
-    suffix = "".join(f"_{k}={v}" for k, v in sorted(params.items()))
+    # the shipped recipe's figures over 5 blocks in ner_cv.json; another c1/c2 or number of blocks in its own file
+    suffix = "".join(f"_{k}={v}" for k, v in sorted(params.items())) + ("" if args.folds == 5 else f"_folds={args.folds}")
     out = ROOT / "bench" / "results" / f"ner_cv{suffix}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"benchmark": "ner_cv", "folds": args.folds, "params": recipe,
