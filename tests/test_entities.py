@@ -1051,7 +1051,7 @@ def _bio(text: str, spans_: Sequence[tuple[int, int, str]]) -> tuple[list[str], 
     return toks, tags
 
 
-def test_known_phrases_keep_the_types_training_mostly_gave():
+def test_known_phrases_keep_the_types_training_gave_most_of_the_time():
     from tasks.ner.features import gaz_key
     from tasks.ner.phrases import KnownPhrases
 
@@ -1064,6 +1064,8 @@ def test_known_phrases_keep_the_types_training_mostly_gave():
         _bio("ليس فقط هنا", [(0, 2, "MISC")]),
         _bio("ليس فقط", []),
         _bio("ليس فقط", []),  # tagged once in three: dropped
+        _bio("برامج الأسلحة الكورية الشمالية", [(2, 4, "LOC")]),  # an adjective tagged once in two: not more than half
+        _bio("صحيفة رودونج سينمون الكورية الشمالية", []),
         _bio("وصل بوتين", [(1, 2, "PERS")]),  # one word: the CRF's lexicon feature has it
         _bio("شركة بي . سي", [(1, 4, "ORG")]),  # a phrase with a word of punctuation only
     ]
