@@ -35,8 +35,10 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from tasks.ner import spans
 from tasks.ner.features import gaz_key, lengths_by_first, name_runs
-from tasks.ner.places import Places, set_span
+from tasks.ner.places import Places
+from tasks.ner.rules import _set_unless_cut, _span_ends
 
 PHRASES_NAME = "phrases.json"
 MIN_SHARE = 0.5  # a phrase's type must hold more than this share of its occurrences in the training text
@@ -64,8 +66,6 @@ class KnownPhrases:
         """From (tokens, BIO tags) sentences: each multi-word span's type,
         when it holds more than ``min_share`` of the phrase's occurrences
         in these sentences."""
-        from tasks.ner import spans  # here: tasks.ner imports nothing from this module
-
         sents = list(sents)
         keyed = [[gaz_key(t) for t in toks] for toks, _ in sents]
         typed: dict[tuple[str, ...], Counter] = defaultdict(Counter)
@@ -120,15 +120,9 @@ def known_phrases(tokens: Sequence[str], tags: list[str], phrases: KnownPhrases,
     made a LOC by it."""
     if not phrases:
         return
-    n = len(keys)
+    starts = _span_ends(tags)  # runs do not overlap, so a run's edit cannot make a later run cut a span
     for s, e in name_runs(phrases.types, phrases.lengths, keys):
         typ = phrases.types[tuple(keys[s:e])]
         if typ != "LOC" and places is not None and places.is_place(tokens[s:e]):
             continue  # بيونج يانج: ANERcorp's one article has the government (ORG); the place rules know the city
-        if tags[s].startswith("I-") and s > 0 and tags[s - 1][2:] == tags[s][2:]:
-            continue  # a span from before runs into it
-        if e < n and tags[e].startswith("I-") and tags[e - 1][2:] == tags[e][2:]:
-            continue  # a span inside it runs on past its end
-        set_span(tags, s, e, typ)
-        if e < n and tags[e].startswith("I-"):
-            tags[e] = "B-" + tags[e][2:]  # a span that started right after it stays its own
+        _set_unless_cut(tags, starts, s, e, typ)

@@ -208,6 +208,10 @@ def _maybe_place(marks) -> bool:
 
 
 def set_span(tags: list[str], s: int, e: int, typ: str) -> None:
-    """Tag ``s:e`` as one ``typ`` span, in place (the rules of :mod:`tasks.ner.rules` too)."""
+    """Tag ``s:e`` as one ``typ`` span, in place (the rules of :mod:`tasks.ner.rules` too). A span
+    that starts at ``e`` with an I- tag (after a span of another type) stays its own: it is made
+    B-, or it would run on from this one when of the same type."""
     tags[s] = "B-" + typ
     tags[s + 1:e] = ["I-" + typ] * (e - s - 1)
+    if e < len(tags) and tags[e].startswith("I-"):
+        tags[e] = "B-" + tags[e][2:]
