@@ -15,7 +15,7 @@ from tasks.entities import NO_TEXT_REASON, UNSUPPORTED_REASON, BackendUnavailabl
 from tasks.ner import as_document, find_corpus, read_conll, score_spans, split_dev
 from tasks.ner.canonical import canonical_key, canonicalise
 from tasks.ner.features import tokenize
-from tasks.ner.places import Places, cldr_places, place_names
+from tasks.ner.places import Places, cldr_places, place_names, set_span
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLD = json.loads((ROOT / "tests" / "gold" / "seeds.json").read_text(encoding="utf-8"))["documents"]
@@ -1047,7 +1047,7 @@ def _bio(text: str, spans_: Sequence[tuple[int, int, str]]) -> tuple[list[str], 
     toks = text.split()
     tags = ["O"] * len(toks)
     for s, e, typ in spans_:
-        tags[s:e] = ["B-" + typ] + ["I-" + typ] * (e - s - 1)
+        set_span(tags, s, e, typ)
     return toks, tags
 
 
